@@ -1,0 +1,36 @@
+# Conclave: `make run` starts a server, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint i18n bench clean system-deps
+
+run: $(STAMP)
+	$(BIN)/conclave serve
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check conclave tests bench
+	$(BIN)/ruff format --check conclave tests bench
+	$(BIN)/mypy
+
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -o conclave/i18n/messages.pot --no-location --omit-header .
+	$(BIN)/pybabel update -i conclave/i18n/messages.pot -d conclave/i18n -l de --no-fuzzy-matching --omit-header
+
+bench: $(STAMP) system-deps
+	$(BIN)/python -m bench.startup
+
+$(STAMP): pyproject.toml
+	scripts/venv.sh $(PYTHON) $(VENV)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+system-deps:
+	scripts/system-deps.sh
+
+clean:
+	rm -rf $(VENV) conclave-data

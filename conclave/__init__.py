@@ -1,0 +1,1 @@
+"""Conclave: self-hosted end-to-end-encrypted video conferencing."""

@@ -1,0 +1,151 @@
+"""The ``conclave`` command: a short main that parses arguments and wires things."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from conclave.config import ConfigError, Settings, load_settings, warnings_for
+from conclave.errors import ConclaveError
+
+EXIT_INVALID_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="configuration file (conclave.toml)")
+    common.add_argument("--data-dir", type=Path, help="data directory (default ./conclave-data)")
+    parser = argparse.ArgumentParser(prog="conclave", parents=[common])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", parents=[common], help="start the server")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(run=_serve)
+
+    check = commands.add_parser("check", parents=[common], help="validate the configuration")
+    check.set_defaults(run=_check)
+
+    user = commands.add_parser("user", parents=[common], help="manage accounts")
+    actions = user.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", parents=[common], help="create an account")
+    add.add_argument("username")
+    add.add_argument("--admin", action="store_true")
+    add.add_argument("--display-name", default="")
+    add.add_argument("--password-stdin", action="store_true")
+    add.set_defaults(run=_user_add)
+    listing = actions.add_parser("list", parents=[common], help="list accounts")
+    listing.set_defaults(run=_user_list)
+    remove = actions.add_parser("remove", parents=[common], help="remove an account")
+    remove.add_argument("username")
+    remove.set_defaults(run=_user_remove)
+    password = actions.add_parser("set-password", parents=[common], help="set a password")
+    password.add_argument("username")
+    password.add_argument("--password-stdin", action="store_true")
+    password.set_defaults(run=_user_set_password)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    config = args.config or (
+        Path(os.environ["CONCLAVE_CONFIG"]) if os.environ.get("CONCLAVE_CONFIG") else None
+    )
+    overrides: dict[str, object] = {"data_dir": args.data_dir}
+    if getattr(args, "host", None) or getattr(args, "port", None):
+        overrides["server"] = {
+            key: value
+            for key, value in (("host", args.host), ("port", args.port))
+            if value is not None
+        }
+    try:
+        settings = _load(config, overrides)
+    except ConfigError as error:
+        print("The configuration is invalid:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return EXIT_INVALID_CONFIG
+    run: Callable[[Settings, argparse.Namespace], int] = args.run
+    try:
+        return run(settings, args)
+    except ConclaveError as error:
+        print(f"conclave: {error.text}", file=sys.stderr)
+        return 1
+
+
+def _load(config: Path | None, overrides: dict[str, object]) -> Settings:
+    settings = load_settings(config, **{k: v for k, v in overrides.items() if k != "server"})
+    server = overrides.get("server")
+    if isinstance(server, dict) and server:
+        merged = settings.server.model_dump() | server
+        settings = load_settings(config, data_dir=settings.data_dir, server=merged)
+    return settings
+
+
+def _serve(settings: Settings, _args: argparse.Namespace) -> int:
+    from conclave.server import serve
+
+    serve(settings)
+    return 0
+
+
+def _check(settings: Settings, _args: argparse.Namespace) -> int:
+    for note in warnings_for(settings):
+        print(f"warning: {note}")
+    print("The configuration is valid.")
+    return 0
+
+
+def _services(settings: Settings):  # type: ignore[no-untyped-def]
+    from conclave.services import build_services
+
+    return build_services(settings)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat password: "):
+        raise SystemExit("conclave: the passwords differ")
+    return first
+
+
+def _user_add(settings: Settings, args: argparse.Namespace) -> int:
+    password = _read_password(args.password_stdin)
+    role = "admin" if args.admin else "member"
+    user = _services(settings).accounts.create_user(
+        args.username, args.display_name, password, role
+    )
+    print(f"created {user.role} {user.username}")
+    return 0
+
+
+def _user_list(settings: Settings, _args: argparse.Namespace) -> int:
+    for user in _services(settings).accounts.list_users():
+        state = "disabled" if user.disabled else "active"
+        print(f"{user.username}\t{user.role}\t{state}\t{user.display_name}")
+    return 0
+
+
+def _user_remove(settings: Settings, args: argparse.Namespace) -> int:
+    accounts = _services(settings).accounts
+    accounts.remove(None, accounts.by_username(args.username).id)
+    print(f"removed {args.username}")
+    return 0
+
+
+def _user_set_password(settings: Settings, args: argparse.Namespace) -> int:
+    accounts = _services(settings).accounts
+    user = accounts.by_username(args.username)
+    accounts.set_password(user.id, _read_password(args.password_stdin))
+    print(f"password set for {user.username}; all sessions ended")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

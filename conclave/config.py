@@ -1,0 +1,244 @@
+"""Typed, sectioned settings read from ``conclave.toml`` and ``CONCLAVE_*`` variables.
+
+Precedence, highest first: explicit overrides (command-line options), environment
+variables (``CONCLAVE_SECTION__KEY``), the TOML file, the defaults below. Every default
+is the privacy-friendly choice, so no file is needed to start.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+LobbyPolicy = Literal["everyone", "guests", "off"]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(Section):
+    host: str = "0.0.0.0"  # noqa: S104 - a conferencing server serves its network
+    port: int = Field(8443, ge=1, le=65535)
+    hostnames: list[str] = Field(default_factory=lambda: ["localhost"], min_length=1)
+    public_url: str | None = None
+    http_redirect_port: int | None = Field(None, ge=1, le=65535)
+
+    @field_validator("public_url")
+    @classmethod
+    def _https_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("must start with https:// (Conclave speaks TLS only)")
+        return value.rstrip("/") if value else value
+
+
+class TlsSettings(Section):
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+
+class DatabaseSettings(Section):
+    url: str | None = None
+
+
+class SecuritySettings(Section):
+    password_min_length: int = Field(12, ge=8, le=128)
+    session_idle_minutes: int = Field(60, ge=5, le=1440)
+    session_absolute_hours: int = Field(12, ge=1, le=720)
+    login_max_failures: int = Field(5, ge=1, le=100)
+    login_window_minutes: int = Field(15, ge=1, le=1440)
+    hsts_max_age: int = Field(31536000, ge=0)
+    setup_link_minutes: int = Field(60, ge=5, le=1440)
+    require_e2ee: bool = True
+
+
+class InvitationSettings(Section):
+    link_ttl_hours: int = Field(168, ge=1, le=24 * 90)
+
+
+class MeetingSettings(Section):
+    default_lobby: LobbyPolicy = "guests"
+    max_participants: int = Field(50, ge=2, le=500)
+
+
+class PrivacySettings(Section):
+    controller_name: str = Field("", max_length=200)
+    controller_contact: str = Field("", max_length=500)
+    dpo_contact: str = Field("", max_length=500)
+
+
+class SmtpSettings(Section):
+    host: str | None = None
+    port: int = Field(587, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    from_address: str = "conclave@localhost"
+    starttls: bool = True
+    use_tls: bool = False
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+
+
+class LoggingSettings(Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["json", "text"] = "json"
+
+
+class IceServer(Section):
+    urls: list[str] = Field(min_length=1)
+    username: str | None = None
+    credential: str | None = None
+
+    @field_validator("urls")
+    @classmethod
+    def _stun_or_turn(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
+                raise ValueError(f"{url!r} is not a stun:, stuns:, turn: or turns: URL")
+        return urls
+
+
+class MediaSettings(Section):
+    mode: Literal["auto", "p2p", "mesh", "sfu"] = "auto"
+    mesh_limit: int = Field(4, ge=2, le=8)
+    ice_servers: list[IceServer] = Field(default_factory=list)
+
+
+class Settings(BaseSettings):
+    """All of Conclave's configuration. Frozen: pass it around, never mutate it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CONCLAVE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    data_dir: Path = Path("conclave-data")
+    server: ServerSettings = ServerSettings()
+    tls: TlsSettings = TlsSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    security: SecuritySettings = SecuritySettings()
+    invitations: InvitationSettings = InvitationSettings()
+    meetings: MeetingSettings = MeetingSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    smtp: SmtpSettings = SmtpSettings()
+    logging: LoggingSettings = LoggingSettings()
+    media: MediaSettings = MediaSettings()
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_dir / 'conclave.db'}"
+
+    @property
+    def base_url(self) -> str:
+        """The URL people use to reach this server (for links and Origin checks)."""
+        if self.server.public_url:
+            return self.server.public_url
+        host = self.server.hostnames[0]
+        port = "" if self.server.port == 443 else f":{self.server.port}"
+        return f"https://{host}{port}"
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Read settings from ``config_file`` (if any), the environment and ``overrides``."""
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError([f"config file {str(config_file)!r} does not exist"])
+    toml_file = config_file
+
+    class _FileSettings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+            if toml_file is not None:
+                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+            return tuple(sources)
+
+    try:
+        loaded = _FileSettings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise ConfigError([_describe(error) for error in exc.errors()]) from None
+    except ValueError as exc:  # malformed TOML or environment JSON
+        raise ConfigError([f"cannot read configuration: {exc}"]) from None
+    problems = semantic_problems(loaded)
+    if problems:
+        raise ConfigError(problems)
+    return loaded
+
+
+def _describe(error: Any) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        allowed = ", ".join(sorted(_fields_at(error["loc"][:-1])))
+        return f"{key}: unknown setting (allowed here: {allowed})"
+    return f"{key} = {error['input']!r}: {error['msg']}"
+
+
+def _fields_at(path: tuple[Any, ...]) -> list[str]:
+    model: type[BaseModel] = Settings
+    for part in path:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def semantic_problems(settings: Settings) -> list[str]:
+    """Problems that involve more than one value or the file system."""
+    problems: list[str] = []
+    tls = settings.tls
+    if (tls.cert_file is None) != (tls.key_file is None):
+        problems.append("tls.cert_file and tls.key_file: set both or neither")
+    for name in ("cert_file", "key_file"):
+        path = getattr(tls, name)
+        if path is not None and not Path(path).is_file():
+            problems.append(f"tls.{name} = {str(path)!r}: file does not exist")
+    if settings.server.http_redirect_port == settings.server.port:
+        problems.append("server.http_redirect_port must differ from server.port")
+    try:
+        ipaddress.ip_address(settings.server.host)
+    except ValueError:
+        if settings.server.host != "localhost":
+            problems.append(
+                f"server.host = {settings.server.host!r}: must be an IP address or 'localhost'"
+            )
+    url = settings.database_url
+    if not url.startswith(("sqlite:", "postgresql")):
+        problems.append(f"database.url = {url!r}: only sqlite and postgresql are supported")
+    return problems
+
+
+def warnings_for(settings: Settings) -> list[str]:
+    """Things that work but that the data-protection officer should look at."""
+    notes: list[str] = []
+    if not settings.privacy.controller_name or not settings.privacy.controller_contact:
+        notes.append(
+            "privacy.controller_name / privacy.controller_contact are empty: "
+            "the privacy notice cannot name the controller"
+        )
+    return notes

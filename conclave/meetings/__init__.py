@@ -1,0 +1,1 @@
+"""Meetings, invitations and the access decision the meeting room relies on."""

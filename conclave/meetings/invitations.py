@@ -1,0 +1,182 @@
+"""Invitations: members by account, external people by a personal, single-use link."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as Db
+
+from conclave import tokens
+from conclave.accounts import names
+from conclave.accounts.passwords import Passwords
+from conclave.clock import Clock
+from conclave.config import InvitationSettings
+from conclave.errors import N_, Conflict, NotAuthenticated, NotFound
+from conclave.meetings.service import MeetingService
+from conclave.store import invitations, meetings, users
+from conclave.store.db import Database
+from conclave.store.records import Invitation, Meeting, User
+
+LINK_UNUSABLE = N_("This invitation link is not valid.")
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedLink:
+    invitation: Invitation
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class PendingInvitation:
+    invitation: Invitation
+    meeting: Meeting
+    host_name: str
+    existing_account: bool
+
+
+class InvitationService:
+    def __init__(
+        self,
+        db: Database,
+        meetings_service: MeetingService,
+        passwords: Passwords,
+        settings: InvitationSettings,
+        clock: Clock,
+    ) -> None:
+        self.db = db
+        self.meetings = meetings_service
+        self.passwords = passwords
+        self.settings = settings
+        self.clock = clock
+
+    def _expiry(self, meeting: Meeting) -> tuple[datetime, datetime]:
+        now = self.clock()
+        expires = now + timedelta(hours=self.settings.link_ttl_hours)
+        if meeting.ends_at is not None:
+            expires = max(expires, meeting.ends_at + timedelta(days=1))
+        return now, expires
+
+    def for_meeting(self, host: User, meeting_id: str) -> list[tuple[Invitation, User | None]]:
+        meeting = self.meetings.hosted(host, meeting_id)
+        with self.db.transaction("list_invitations") as tx:
+            return [
+                (inv, users.by_id(tx, inv.user_id) if inv.user_id else None)
+                for inv in invitations.for_meeting(tx, meeting.id)
+            ]
+
+    def invite_member(self, host: User, meeting_id: str, username: str) -> Invitation:
+        meeting = self.meetings.hosted(host, meeting_id)
+        now, expires = self._expiry(meeting)
+        try:
+            with self.db.transaction("invite_member") as tx:
+                invitee = users.by_username(tx, names.username(username))
+                if invitee is None or invitee.is_guest:
+                    raise NotFound(
+                        N_("There is no member with this user name."), reason="no_member"
+                    )
+                if invitee.id == meeting.owner_id:
+                    raise Conflict(N_("You host this meeting already."), reason="self_invite")
+                return invitations.insert(
+                    tx, meeting_id=meeting.id, user_id=invitee.id, now=now, expires_at=expires
+                )
+        except IntegrityError:
+            raise Conflict(
+                N_("This member is invited already."), reason="already_invited"
+            ) from None
+
+    def invite_email(self, host: User, meeting_id: str, email: str) -> IssuedLink:
+        meeting = self.meetings.hosted(host, meeting_id)
+        address = names.email(email)
+        token = tokens.new_token()
+        now, expires = self._expiry(meeting)
+        with self.db.transaction("invite_email") as tx:
+            invitation = invitations.insert(
+                tx,
+                meeting_id=meeting.id,
+                email=address,
+                token_hash=tokens.hash_token(token),
+                now=now,
+                expires_at=expires,
+            )
+        return IssuedLink(invitation=invitation, token=token)
+
+    def revoke(self, host: User, meeting_id: str, invitation_id: int) -> None:
+        meeting = self.meetings.hosted(host, meeting_id)
+        with self.db.transaction("revoke_invitation") as tx:
+            invitation = invitations.by_id(tx, invitation_id)
+            if invitation is None or invitation.meeting_id != meeting.id:
+                raise NotFound(N_("No such invitation."), reason="unknown_invitation")
+            invitations.remove(tx, invitation.id)
+
+    def pending(self, token: str) -> PendingInvitation:
+        """Look up a link; unknown, used and expired links each get a clear error."""
+        if not tokens.looks_like_token(token):
+            raise NotFound(LINK_UNUSABLE, reason="unknown_invitation")
+        with self.db.transaction("pending_invitation") as tx:
+            invitation = invitations.by_token_hash(tx, tokens.hash_token(token))
+            if invitation is None:
+                raise NotFound(LINK_UNUSABLE, reason="unknown_invitation")
+            if invitation.accepted_at is not None:
+                raise Conflict(
+                    N_("This invitation link has been used already. Sign in instead."),
+                    reason="invitation_used",
+                )
+            if invitation.expires_at <= self.clock():
+                raise Conflict(
+                    N_("This invitation has expired. Ask the host for a new one."),
+                    reason="invitation_expired",
+                )
+            meeting = meetings.by_id(tx, invitation.meeting_id)
+            host = users.by_id(tx, meeting.owner_id) if meeting else None
+            if meeting is None or host is None:
+                raise NotFound(LINK_UNUSABLE, reason="unknown_invitation")
+            existing = users.by_username(tx, invitation.email or "") is not None
+        return PendingInvitation(invitation, meeting, host.display_name, existing)
+
+    def accept(self, token: str, display_name: str, password: str) -> User:
+        """Create the guest account (or use the existing one) and bind the invitation."""
+        pending = self.pending(token)
+        email = pending.invitation.email or ""
+        now = self.clock()
+        if pending.existing_account:
+            account = self._verified_account(email, password)
+            with self.db.transaction("accept_invitation") as tx:
+                self._bind(tx, pending, account, now)
+            return account
+        shown = names.display_name(display_name)
+        self.passwords.check_policy(password, email)
+        password_hash = self.passwords.hash(password)
+        try:
+            with self.db.transaction("accept_invitation_new_guest") as tx:
+                account = users.insert(
+                    tx,
+                    username=email,
+                    display_name=shown,
+                    password_hash=password_hash,
+                    role="guest",
+                    now=now,
+                )
+                self._bind(tx, pending, account, now)
+        except IntegrityError:
+            raise Conflict(LINK_UNUSABLE, reason="account_race") from None
+        return account
+
+    def _verified_account(self, email: str, password: str) -> User:
+        with self.db.transaction("invited_account") as tx:
+            account = users.by_username(tx, email)
+        if account is None or not self.passwords.verify(account.password_hash, password):
+            raise NotAuthenticated(
+                N_("Wrong password for the existing account."), reason="bad_credentials"
+            )
+        return account
+
+    @staticmethod
+    def _bind(tx: Db, pending: PendingInvitation, account: User, now: datetime) -> None:
+        if invitations.for_user_and_meeting(tx, account.id, pending.meeting.id) is not None:
+            raise Conflict(N_("You are invited to this meeting already."), reason="duplicate")
+        if not invitations.accept(tx, pending.invitation.id, account.id, now):
+            raise Conflict(
+                N_("This invitation link has been used already."), reason="invitation_used"
+            )

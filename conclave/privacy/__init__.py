@@ -1,0 +1,1 @@
+"""Data protection helpers: address truncation, privacy notice data."""

@@ -1,0 +1,108 @@
+"""``conclave serve``: TLS on every port, migrations, the first-admin link."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import uvicorn
+from starlette.types import Receive, Scope, Send
+
+from conclave import logs
+from conclave.config import Settings, warnings_for
+from conclave.services import build_services
+from conclave.tls import ensure_tls
+from conclave.web.app import create_app
+
+log = logging.getLogger("conclave.server")
+
+
+def serve(settings: Settings) -> None:
+    logs.configure(settings.logging.level, settings.logging.format)
+    services = build_services(settings)
+    tls = ensure_tls(settings)
+    app = create_app(services)
+    _announce(settings, tls.fingerprint, tls.self_signed, services.accounts.issue_setup_token())
+    servers = [
+        uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host=settings.server.host,
+                port=settings.server.port,
+                ssl_certfile=str(tls.cert_file),
+                ssl_keyfile=str(tls.key_file),
+                log_config=None,
+                access_log=False,
+                server_header=False,
+                proxy_headers=False,
+                ws_max_size=256 * 1024,
+            )
+        )
+    ]
+    if settings.server.http_redirect_port:
+        servers.append(
+            uvicorn.Server(
+                uvicorn.Config(
+                    HttpsRedirect(settings.base_url),
+                    host=settings.server.host,
+                    port=settings.server.http_redirect_port,
+                    log_config=None,
+                    access_log=False,
+                    server_header=False,
+                )
+            )
+        )
+    try:
+        asyncio.run(_run(servers))
+    finally:
+        services.db.dispose()
+
+
+async def _run(servers: list[uvicorn.Server]) -> None:
+    await asyncio.gather(*(server.serve() for server in servers))
+
+
+def _announce(settings: Settings, fingerprint: str, self_signed: bool, setup: str | None) -> None:
+    out = sys.stdout
+    print(f"Conclave listening on {settings.base_url}", file=out)
+    kind = "self-signed certificate" if self_signed else "certificate"
+    print(f"TLS {kind}, SHA-256 fingerprint:\n  {fingerprint}", file=out)
+    if self_signed:
+        print("  (compare it with what your browser shows before you trust it)", file=out)
+    for note in warnings_for(settings):
+        print(f"Note: {note}", file=out)
+    if setup:
+        minutes = settings.security.setup_link_minutes
+        print(
+            f"\nNo users yet. Create the first administrator (link works once, "
+            f"valid {minutes} minutes):\n  {settings.base_url}/setup/{setup}\n",
+            file=out,
+        )
+    out.flush()
+    log.info("tls ready", extra={"fingerprint": fingerprint})
+
+
+class HttpsRedirect:
+    """The optional plain-HTTP port: it only ever redirects to HTTPS."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        path = scope.get("path", "/")
+        if not path.startswith("/") or path.startswith("//"):
+            path = "/"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 308,
+                "headers": [
+                    (b"location", (self.base_url + path).encode("utf-8", "replace")),
+                    (b"content-length", b"0"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})

@@ -1,0 +1,70 @@
+"""Builds the service objects from the settings: the one place things are wired."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import Parameters
+
+from conclave.accounts.passwords import Passwords
+from conclave.accounts.service import AccountService
+from conclave.accounts.throttle import Throttle
+from conclave.clock import Clock, utcnow
+from conclave.config import Settings
+from conclave.errors import N_
+from conclave.i18n import Catalogs
+from conclave.meetings.access import AccessService
+from conclave.meetings.invitations import InvitationService
+from conclave.meetings.mail import Mailer
+from conclave.meetings.service import MeetingService
+from conclave.secrets_file import server_secret
+from conclave.store.db import Database
+
+TOO_MANY_LOGINS = N_("Too many failed attempts. Please wait a few minutes and try again.")
+TOO_MANY_PASSWORDS = N_("Too many wrong meeting passwords. Please wait a few minutes.")
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    db: Database
+    accounts: AccountService
+    meetings: MeetingService
+    invitations: InvitationService
+    access: AccessService
+    mailer: Mailer
+    catalogs: Catalogs
+    secret: bytes
+    clock: Clock
+
+
+def build_services(
+    settings: Settings,
+    clock: Clock = utcnow,
+    *,
+    migrate: bool = True,
+    argon2: Parameters | None = None,
+) -> Services:
+    """``argon2`` overrides the hashing cost (tests use argon2's cheapest profile)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.database_url)
+    if migrate:
+        db.migrate()
+    security = settings.security
+    passwords = Passwords(security.password_min_length, argon2)
+    window = security.login_window_minutes * 60.0
+    login_throttle = Throttle(security.login_max_failures, window, TOO_MANY_LOGINS)
+    password_throttle = Throttle(security.login_max_failures, window, TOO_MANY_PASSWORDS)
+    meetings = MeetingService(db, passwords, clock)
+    return Services(
+        settings=settings,
+        db=db,
+        accounts=AccountService(db, passwords, security, clock, login_throttle),
+        meetings=meetings,
+        invitations=InvitationService(db, meetings, passwords, settings.invitations, clock),
+        access=AccessService(db, passwords, password_throttle, clock),
+        mailer=Mailer(settings.smtp),
+        catalogs=Catalogs(),
+        secret=server_secret(settings.data_dir),
+        clock=clock,
+    )

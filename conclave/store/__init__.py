@@ -1,0 +1,1 @@
+"""Persistence: SQL only, in named transactions, returning frozen records."""

@@ -1,0 +1,1 @@
+"""HTTP and WebSocket endpoints: parse, check the session, call a service, render."""

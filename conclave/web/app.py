@@ -1,0 +1,35 @@
+"""The ASGI application: routers, static files, middleware, error mapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from conclave.services import Services
+from conclave.web import errors
+from conclave.web.middleware import BodyLimit, RequestLog, SecurityHeaders
+from conclave.web.render import make_environments
+from conclave.web.routes import account, admin, auth, invitations, meetings, pages
+
+STATIC = Path(__file__).with_name("static")
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(
+        title="Conclave",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.services = services
+    app.state.jinja = make_environments(services.catalogs)
+    for module in (pages, auth, meetings, invitations, account, admin):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    errors.install(app)
+    app.add_middleware(RequestLog)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders, settings=services.settings)
+    return app

@@ -1,0 +1,66 @@
+"""Jinja2 pages with the request's language, user and CSRF token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from conclave.i18n import LANGUAGES, Catalogs, negotiate
+from conclave.web import csrf
+from conclave.web.session import LANG_COOKIE, current_user, services
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def make_environments(catalogs: Catalogs) -> dict[str, Environment]:
+    """One environment per language, each with its translations installed."""
+    environments = {}
+    for lang in LANGUAGES:
+        env = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(["html"]),
+            extensions=["jinja2.ext.i18n"],
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.install_gettext_translations(catalogs.get(lang), newstyle=True)  # type: ignore[attr-defined]
+        environments[lang] = env
+    return environments
+
+
+def language(request: Request) -> str:
+    if not hasattr(request.state, "lang"):
+        request.state.lang = negotiate(
+            request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")
+        )
+    lang: str = request.state.lang
+    return lang
+
+
+def gettext_for(request: Request) -> Any:
+    return services(request).catalogs.get(language(request)).gettext
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    env: Environment = request.app.state.jinja[language(request)]
+    page = env.get_template(template).render(
+        request=request,
+        lang=language(request),
+        languages=LANGUAGES,
+        user=current_user(request),
+        csrf_token=csrf.form_token(request),
+        settings=services(request).settings,
+        **context,
+    )
+    response = HTMLResponse(page, status_code=status_code)
+    response.headers["cache-control"] = "no-store"
+    new_cookie = getattr(request.state, "new_csrf_cookie", None)
+    if new_cookie:
+        response.set_cookie(
+            csrf.COOKIE, new_cookie, path="/", secure=True, httponly=True, samesite="strict"
+        )
+    return response

@@ -1,0 +1,56 @@
+"""The personal invitation link: an external guest creates a guest account."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from conclave.errors import ConclaveError, InvalidInput, NotAuthenticated
+from conclave.web import csrf
+from conclave.web.errors import error_page
+from conclave.web.forms import DisplayName, Password
+from conclave.web.render import render
+from conclave.web.session import services, set_session_cookie
+
+log = logging.getLogger("conclave.invitations")
+router = APIRouter()
+
+
+@router.get("/invite/{token}")
+def invitation_page(request: Request, token: str) -> Response:
+    try:
+        pending = services(request).invitations.pending(token)
+    except ConclaveError as error:
+        return error_page(request, error)
+    return render(request, "invite_accept.html", pending=pending, token=token)
+
+
+@router.post("/invite/{token}", dependencies=[Depends(csrf.verify)])
+def accept_invitation(
+    request: Request, token: str, password: Password, display_name: DisplayName = ""
+) -> Response:
+    svc = services(request)
+    try:
+        pending = svc.invitations.pending(token)
+    except ConclaveError as error:
+        return error_page(request, error)
+    try:
+        guest = svc.invitations.accept(token, display_name, password)
+    except (InvalidInput, NotAuthenticated) as error:
+        status = 401 if isinstance(error, NotAuthenticated) else 400
+        return render(
+            request,
+            "invite_accept.html",
+            status_code=status,
+            pending=pending,
+            token=token,
+            error=error,
+        )
+    except ConclaveError as error:
+        return error_page(request, error)
+    log.info("invitation accepted", extra={"user_id": guest.id})
+    response = RedirectResponse(f"/m/{pending.meeting.id}", status_code=303)
+    set_session_cookie(response, request, svc.accounts.start_session(guest))
+    return response

@@ -1,0 +1,36 @@
+"""Start page, dashboard, privacy notice and health check."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from conclave.privacy.notice import privacy_notice
+from conclave.web.render import render
+from conclave.web.session import current_user, require_user, services
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+def healthz() -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    target = "/dashboard" if current_user(request) else "/login"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, notice: str = "") -> Response:
+    user = require_user(request)
+    board = services(request).meetings.dashboard(user)
+    return render(request, "dashboard.html", board=board, notice=notice)
+
+
+@router.get("/privacy")
+def privacy(request: Request) -> Response:
+    notice = privacy_notice(services(request).settings)
+    return render(request, "privacy.html", notice=notice)

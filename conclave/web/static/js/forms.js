@@ -1,0 +1,36 @@
+// @ts-check
+/**
+ * Progressive enhancements for server-rendered forms. Pages work without it.
+ * - fills hidden `tz_offset` fields with the browser's UTC offset (minutes),
+ *   so `datetime-local` values are stored in UTC;
+ * - shows `<time data-local>` values in the browser's time zone;
+ * - asks before destructive actions marked with `data-confirm`.
+ */
+
+for (const field of document.querySelectorAll('input[name="tz_offset"]')) {
+  /** @type {HTMLInputElement} */ (field).value = String(new Date().getTimezoneOffset());
+}
+
+for (const element of document.querySelectorAll("time[data-local]")) {
+  const value = element.getAttribute("datetime");
+  if (value) {
+    element.textContent = new Date(value).toLocaleString(document.documentElement.lang || undefined, {
+      dateStyle: "medium",
+      timeStyle: "short",
+    });
+  }
+}
+
+for (const form of document.querySelectorAll("form[data-confirm]")) {
+  form.addEventListener("submit", (event) => {
+    const question = form.getAttribute("data-confirm") || "";
+    if (!window.confirm(question)) event.preventDefault();
+  });
+}
+
+for (const button of document.querySelectorAll("button[data-copy]")) {
+  button.addEventListener("click", async () => {
+    const target = document.getElementById(button.getAttribute("data-copy") || "");
+    if (target?.textContent) await navigator.clipboard.writeText(target.textContent.trim());
+  });
+}
