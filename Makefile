@@ -18,8 +18,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 i18n: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -o conclave/i18n/messages.pot --no-location --omit-header .
-	$(BIN)/pybabel update -i conclave/i18n/messages.pot -d conclave/i18n -l de --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -o conclave/i18n/messages.pot --no-location --project=Conclave --version=0.1 .
+	$(BIN)/pybabel update -i conclave/i18n/messages.pot -d conclave/i18n -l de --no-fuzzy-matching
 
 bench: $(STAMP) system-deps
 	$(BIN)/python -m bench.startup

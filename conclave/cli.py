@@ -16,9 +16,16 @@ EXIT_INVALID_CONFIG = 2
 
 
 def _parser() -> argparse.ArgumentParser:
+    # The common options are accepted before or after the command; SUPPRESS keeps a
+    # subcommand from resetting a value given before it.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, help="configuration file (conclave.toml)")
-    common.add_argument("--data-dir", type=Path, help="data directory (default ./conclave-data)")
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="configuration file")
+    common.add_argument(
+        "--data-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="data directory (default ./conclave-data)",
+    )
     parser = argparse.ArgumentParser(prog="conclave", parents=[common])
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -52,16 +59,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    config = args.config or (
-        Path(os.environ["CONCLAVE_CONFIG"]) if os.environ.get("CONCLAVE_CONFIG") else None
-    )
-    overrides: dict[str, object] = {"data_dir": args.data_dir}
-    if getattr(args, "host", None) or getattr(args, "port", None):
-        overrides["server"] = {
-            key: value
-            for key, value in (("host", args.host), ("port", args.port))
-            if value is not None
-        }
+    env_config = os.environ.get("CONCLAVE_CONFIG")
+    config = getattr(args, "config", None) or (Path(env_config) if env_config else None)
+    overrides: dict[str, object] = {"data_dir": getattr(args, "data_dir", None)}
+    server = {
+        key: getattr(args, key) for key in ("host", "port") if getattr(args, key, None) is not None
+    }
+    if server:
+        overrides["server"] = server
     try:
         settings = _load(config, overrides)
     except ConfigError as error:

@@ -1,0 +1,120 @@
+"""The access decision: admit, lobby or refuse, with a reason, for every case."""
+
+from __future__ import annotations
+
+import pytest
+
+from conclave.errors import NotFound, RateLimited
+from conclave.meetings.service import MeetingDraft
+from conclave.services import Services
+from conclave.store.records import Meeting, User
+from tests.conftest import FakeClock
+from tests.support.web import make_user
+
+
+@pytest.fixture
+def host(services: Services) -> User:
+    return make_user(services, "hannah")
+
+
+def _meeting(services: Services, host: User, lobby: str = "guests", password: str | None = None) -> Meeting:
+    return services.meetings.create(host, MeetingDraft("Daily", None, None, lobby, password))
+
+
+def _decide(services: Services, user: User, meeting: Meeting, password: str | None = None, **kw: object) -> tuple[str, str]:
+    decision = services.access.decide(user.id, meeting.id, password, **kw)  # type: ignore[arg-type]
+    return decision.outcome, decision.reason
+
+
+def test_host_is_admitted_even_when_locked_and_without_password(services: Services, host: User) -> None:
+    meeting = _meeting(services, host, "everyone", "secret")
+    assert _decide(services, host, meeting, locked=True) == ("admit", "host")
+
+
+def test_not_invited_is_refused(services: Services, host: User) -> None:
+    stranger = make_user(services, "sam")
+    admin = make_user(services, "root", "admin")
+    meeting = _meeting(services, host)
+    assert _decide(services, stranger, meeting) == ("refuse", "not_invited")
+    assert _decide(services, admin, meeting) == ("refuse", "not_invited")
+
+
+@pytest.mark.parametrize(
+    ("lobby", "role", "expected"),
+    [
+        ("off", "member", ("admit", "invited")),
+        ("off", "guest", ("admit", "invited")),
+        ("guests", "member", ("admit", "invited")),
+        ("guests", "guest", ("lobby", "lobby_policy")),
+        ("everyone", "member", ("lobby", "lobby_policy")),
+        ("everyone", "guest", ("lobby", "lobby_policy")),
+    ],
+)
+def test_lobby_policy(services: Services, host: User, lobby: str, role: str, expected: tuple[str, str]) -> None:
+    meeting = _meeting(services, host, lobby)
+    if role == "guest":
+        link = services.invitations.invite_email(host, meeting.id, "gina@example.org")
+        person = services.invitations.accept(link.token, "Gina", "correct horse battery")
+    else:
+        person = make_user(services, "ivan")
+        services.invitations.invite_member(host, meeting.id, "ivan")
+    assert _decide(services, person, meeting) == expected
+
+
+def test_locked_meeting_sends_invited_people_to_the_lobby(services: Services, host: User) -> None:
+    meeting = _meeting(services, host, "off")
+    ivan = make_user(services, "ivan")
+    services.invitations.invite_member(host, meeting.id, "ivan")
+    assert _decide(services, ivan, meeting, locked=True) == ("lobby", "meeting_locked")
+
+
+def test_meeting_password(services: Services, host: User) -> None:
+    meeting = _meeting(services, host, "off", "open sesame")
+    ivan = make_user(services, "ivan")
+    services.invitations.invite_member(host, meeting.id, "ivan")
+    assert _decide(services, ivan, meeting, None) == ("refuse", "wrong_password")
+    assert _decide(services, ivan, meeting, "wrong") == ("refuse", "wrong_password")
+    assert _decide(services, ivan, meeting, "open sesame") == ("admit", "invited")
+
+
+def test_wrong_meeting_passwords_are_throttled(services: Services, host: User) -> None:
+    meeting = _meeting(services, host, "off", "open sesame")
+    ivan = make_user(services, "ivan")
+    services.invitations.invite_member(host, meeting.id, "ivan")
+    for _ in range(services.settings.security.login_max_failures):
+        assert _decide(services, ivan, meeting, "guess") == ("refuse", "wrong_password")
+    with pytest.raises(RateLimited) as caught:
+        _decide(services, ivan, meeting, "open sesame")
+    assert caught.value.retry_after > 0
+
+
+def test_disabled_account_is_refused(services: Services, host: User) -> None:
+    admin = make_user(services, "root", "admin")
+    meeting = _meeting(services, host, "off")
+    ivan = make_user(services, "ivan")
+    services.invitations.invite_member(host, meeting.id, "ivan")
+    services.accounts.set_disabled(admin, ivan.id, True)
+    assert _decide(services, ivan, meeting) == ("refuse", "account_disabled")
+
+
+def test_expired_invitation_is_refused(services: Services, host: User, clock: FakeClock) -> None:
+    meeting = _meeting(services, host, "off")
+    ivan = make_user(services, "ivan")
+    services.invitations.invite_member(host, meeting.id, "ivan")
+    clock.advance(hours=services.settings.invitations.link_ttl_hours + 1)
+    assert _decide(services, ivan, meeting) == ("refuse", "invitation_expired")
+
+
+def test_revoked_invitation_is_refused(services: Services, host: User) -> None:
+    meeting = _meeting(services, host, "off")
+    ivan = make_user(services, "ivan")
+    invitation = services.invitations.invite_member(host, meeting.id, "ivan")
+    services.invitations.revoke(host, meeting.id, invitation.id)
+    assert _decide(services, ivan, meeting) == ("refuse", "not_invited")
+
+
+def test_unknown_meeting(services: Services, host: User) -> None:
+    with pytest.raises(NotFound):
+        services.access.decide(host.id, "A" * 24, None)
+    with pytest.raises(NotFound):
+        services.access.decide(host.id, "x" * 1000, None)

@@ -1,0 +1,62 @@
+"""Every message in the code and templates has a German translation."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from conclave.i18n import Catalogs, negotiate
+
+ROOT = Path(__file__).resolve().parents[2]
+PLACEHOLDER = re.compile(r"%\(\w+\)s|\{\w+\}")
+
+
+def _source_messages() -> set[str]:
+    method_map = [("conclave/**.py", "python"), ("conclave/web/templates/**.html", "jinja2")]
+    options = {"conclave/web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    found: set[str] = set()
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map, options, keywords=keywords
+    ):
+        found.add(message[0] if isinstance(message, tuple) else message)
+    return found
+
+
+def test_every_message_is_translated_to_german() -> None:
+    with (ROOT / "conclave/i18n/de/LC_MESSAGES/messages.po").open("rb") as handle:
+        catalog = read_po(handle, locale="de")
+    translated = {}
+    for message in catalog:
+        if message.id:
+            key = message.id[0] if isinstance(message.id, tuple) else message.id
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            if all(strings) and not message.fuzzy:
+                translated[key] = strings
+    messages = _source_messages()
+    assert len(messages) > 100
+    missing = sorted(messages - translated.keys())
+    assert not missing, f"untranslated (run `make i18n` and translate): {missing}"
+    for key in messages:
+        for text in translated[key]:
+            assert sorted(PLACEHOLDER.findall(text)) == sorted(PLACEHOLDER.findall(key)), key
+
+
+def test_catalog_loads_and_translates() -> None:
+    german = Catalogs().get("de")
+    assert german.gettext("Sign in") == "Anmelden"
+    assert Catalogs().get("fr").gettext("Sign in") == "Sign in"
+
+
+def test_language_negotiation() -> None:
+    assert negotiate(None, "de-AT,de;q=0.9,en;q=0.8") == "de"
+    assert negotiate(None, "fr-FR, en;q=0.5, de;q=0.7") == "de"
+    assert negotiate(None, "fr") == "en"
+    assert negotiate("en", "de") == "en"
+    assert negotiate("xx", "de") == "de"
+    assert negotiate(None, "de;q=0, en") == "en"
+    assert negotiate(None, ";;;,q=,*,de;q=abc") == "en"
+    assert negotiate(None, None) == "en"

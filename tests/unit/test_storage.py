@@ -1,0 +1,71 @@
+"""Migrations and persistence: an empty database migrates to exactly the models; a
+restart keeps everything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from argon2 import profiles
+from sqlalchemy import inspect
+
+from conclave.config import load_settings
+from conclave.meetings.service import MeetingDraft
+from conclave.services import build_services
+from conclave.store.db import Database
+from conclave.store.schema import Base
+from tests.support.web import PASSWORD
+
+
+def test_migrating_an_empty_database_matches_the_models(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'empty.db'}")
+    db.migrate()
+    with db.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+        assert set(inspect(connection).get_table_names()) >= {
+            "users", "sessions", "meetings", "invitations", "setup_tokens", "alembic_version"
+        }
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    db.migrate()  # idempotent
+    db.dispose()
+
+
+def test_restart_loses_nothing(tmp_path: Path) -> None:
+    settings = load_settings(None, data_dir=tmp_path / "data")
+    first = build_services(settings, argon2=profiles.CHEAPEST)
+    host = first.accounts.create_user("hannah", "Hannah", PASSWORD)
+    first.accounts.create_user("ivan", "Ivan", PASSWORD)
+    meeting = first.meetings.create(host, MeetingDraft("Plans", None, None, "off", "pw"))
+    first.invitations.invite_member(host, meeting.id, "ivan")
+    link = first.invitations.invite_email(host, meeting.id, "gina@example.org")
+    token = first.accounts.start_session(host)
+    secret = first.secret
+    first.db.dispose()
+
+    second = build_services(settings, argon2=profiles.CHEAPEST)
+    assert second.secret == secret
+    assert [u.username for u in second.accounts.list_users()] == ["hannah", "ivan"]
+    signed_in = second.accounts.resolve_session(token)
+    assert signed_in is not None and signed_in.user.username == "hannah"
+    assert second.meetings.hosted(host, meeting.id).title == "Plans"
+    invitations = second.invitations.for_meeting(host, meeting.id)
+    assert len(invitations) == 2
+    assert second.invitations.pending(link.token).meeting.id == meeting.id
+    second.db.dispose()
+
+
+def test_deleting_a_user_removes_their_meetings_sessions_and_invitations(tmp_path: Path) -> None:
+    settings = load_settings(None, data_dir=tmp_path / "data")
+    services = build_services(settings, argon2=profiles.CHEAPEST)
+    admin = services.accounts.create_user("root", "Root", PASSWORD, "admin")
+    host = services.accounts.create_user("hannah", "Hannah", PASSWORD)
+    meeting = services.meetings.create(host, MeetingDraft("Plans", None, None, "off", None))
+    services.invitations.invite_email(host, meeting.id, "gina@example.org")
+    services.accounts.start_session(host)
+    services.accounts.remove(admin, host.id)
+    with services.db.engine.connect() as connection:
+        for table in ("meetings", "invitations", "sessions"):
+            assert connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 0  # noqa: S608
+    services.db.dispose()
