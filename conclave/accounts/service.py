@@ -102,7 +102,10 @@ class AccountService:
         if actor is not None and actor.id == target.id:
             raise Conflict(N_("You cannot do this to your own account here."), reason="self_change")
         if target.is_admin and not target.disabled and users.count_active_admins(tx) <= 1:
-            raise Conflict(N_("The last active administrator cannot be disabled or removed."), reason="last_admin")
+            raise Conflict(
+                N_("The last active administrator cannot be disabled or removed."),
+                reason="last_admin",
+            )
         return target
 
     def set_password(self, user_id: int, password: str) -> None:

@@ -54,7 +54,9 @@ class AccessService:
         *,
         locked: bool = False,
         client: str = "unknown",
+        check_password: bool = True,
     ) -> Decision:
+        """``check_password=False`` for a participant resuming after a reconnect."""
         with self.db.transaction("access_decision") as tx:
             user = users.by_id(tx, user_id)
             meeting = meetings.by_id(tx, meeting_id) if len(meeting_id) <= 64 else None
@@ -71,8 +73,10 @@ class AccessService:
             return _refuse("not_invited")  # do not reveal the meeting to strangers
         if invitation.expires_at <= self.clock():
             return _refuse("invitation_expired", meeting)
-        if meeting.password_hash is not None and not self._password_ok(
-            user, meeting, password or "", client
+        if (
+            check_password
+            and meeting.password_hash is not None
+            and not self._password_ok(user, meeting, password or "", client)
         ):
             return _refuse("wrong_password", meeting)
         return self._lobby_or_admit(user, meeting, locked)

@@ -110,6 +110,11 @@ class InvitationService:
                 raise NotFound(N_("No such invitation."), reason="unknown_invitation")
             invitations.remove(tx, invitation.id)
 
+    def remove_from_meeting(self, meeting_id: str, user_id: int) -> None:
+        """A host removed the user from a running meeting: their invitation ends."""
+        with self.db.transaction("remove_from_meeting") as tx:
+            invitations.remove_for_user_and_meeting(tx, user_id, meeting_id)
+
     def pending(self, token: str) -> PendingInvitation:
         """Look up a link; unknown, used and expired links each get a clear error."""
         if not tokens.looks_like_token(token):

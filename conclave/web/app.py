@@ -8,10 +8,11 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from conclave.services import Services
+from conclave.signaling.hub import Hub
 from conclave.web import errors
 from conclave.web.middleware import BodyLimit, RequestLog, SecurityHeaders
 from conclave.web.render import make_environments
-from conclave.web.routes import account, admin, auth, invitations, meetings, pages
+from conclave.web.routes import account, admin, auth, invitations, meetings, pages, room
 
 STATIC = Path(__file__).with_name("static")
 
@@ -25,7 +26,8 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     app.state.jinja = make_environments(services.catalogs)
-    for module in (pages, auth, meetings, invitations, account, admin):
+    app.state.hub = Hub(services)
+    for module in (pages, auth, meetings, invitations, account, admin, room):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)

@@ -30,7 +30,10 @@ def test_create_edit_delete(services: Services) -> None:
     assert match, created.headers["location"]
     meeting = services.meetings.hosted(host, match.group(1))
     assert meeting.title == "Quarterly review"
-    assert meeting.starts_at is not None and meeting.starts_at.isoformat() == "2026-12-01T09:00:00+00:00"
+    assert (
+        meeting.starts_at is not None
+        and meeting.starts_at.isoformat() == "2026-12-01T09:00:00+00:00"
+    )
     assert meeting.lobby_policy == "everyone"
     assert meeting.password_hash is not None and meeting.password_hash.startswith("$argon2id$")
     page = browser.get(f"/m/{meeting.id}")
@@ -75,11 +78,20 @@ def test_bad_meeting_input_is_refused_and_nothing_is_written(services: Services)
         ({"title": "ok", "lobby": "nobody"}, 400, "The lobby setting must be one of"),
         ({"title": "ok", "lobby": "off", "starts_at": "tomorrow"}, 400, "Enter dates as"),
         (
-            {"title": "ok", "lobby": "off", "starts_at": "2026-12-01T10:00", "ends_at": "2026-12-01T09:00"},
+            {
+                "title": "ok",
+                "lobby": "off",
+                "starts_at": "2026-12-01T10:00",
+                "ends_at": "2026-12-01T09:00",
+            },
             400,
             "The meeting must end after it starts.",
         ),
-        ({"title": "ok", "lobby": "off", "starts_at": "2026-12-01T10:00", "tz_offset": "99999"}, 400, "Enter dates as"),
+        (
+            {"title": "ok", "lobby": "off", "starts_at": "2026-12-01T10:00", "tz_offset": "99999"},
+            400,
+            "Enter dates as",
+        ),
         ({"title": "ok", "lobby": "off", "password": "p" * 129}, 400, "at most 128 characters"),
     ]
     for data, status, message in cases:

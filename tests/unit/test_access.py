@@ -17,16 +17,22 @@ def host(services: Services) -> User:
     return make_user(services, "hannah")
 
 
-def _meeting(services: Services, host: User, lobby: str = "guests", password: str | None = None) -> Meeting:
+def _meeting(
+    services: Services, host: User, lobby: str = "guests", password: str | None = None
+) -> Meeting:
     return services.meetings.create(host, MeetingDraft("Daily", None, None, lobby, password))
 
 
-def _decide(services: Services, user: User, meeting: Meeting, password: str | None = None, **kw: object) -> tuple[str, str]:
+def _decide(
+    services: Services, user: User, meeting: Meeting, password: str | None = None, **kw: object
+) -> tuple[str, str]:
     decision = services.access.decide(user.id, meeting.id, password, **kw)  # type: ignore[arg-type]
     return decision.outcome, decision.reason
 
 
-def test_host_is_admitted_even_when_locked_and_without_password(services: Services, host: User) -> None:
+def test_host_is_admitted_even_when_locked_and_without_password(
+    services: Services, host: User
+) -> None:
     meeting = _meeting(services, host, "everyone", "secret")
     assert _decide(services, host, meeting, locked=True) == ("admit", "host")
 
@@ -50,7 +56,9 @@ def test_not_invited_is_refused(services: Services, host: User) -> None:
         ("everyone", "guest", ("lobby", "lobby_policy")),
     ],
 )
-def test_lobby_policy(services: Services, host: User, lobby: str, role: str, expected: tuple[str, str]) -> None:
+def test_lobby_policy(
+    services: Services, host: User, lobby: str, role: str, expected: tuple[str, str]
+) -> None:
     meeting = _meeting(services, host, lobby)
     if role == "guest":
         link = services.invitations.invite_email(host, meeting.id, "gina@example.org")

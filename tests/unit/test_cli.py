@@ -10,7 +10,9 @@ from pathlib import Path
 from tests.support.web import PASSWORD
 
 
-def _run(data: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    data: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "conclave", "--data-dir", str(data), *args],
         input=stdin,
@@ -27,14 +29,22 @@ def test_user_commands(tmp_path: Path) -> None:
     added = _run(data, "user", "add", "root", "--admin", "--password-stdin", stdin=PASSWORD + "\n")
     assert added.returncode == 0, added.stderr
     assert "created admin root" in added.stdout
-    assert _run(data, "user", "add", "alice", "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
+    assert (
+        _run(data, "user", "add", "alice", "--password-stdin", stdin=PASSWORD + "\n").returncode
+        == 0
+    )
     listing = _run(data, "user", "list")
-    assert listing.stdout.splitlines() == ["alice\tmember\tactive\talice", "root\tadmin\tactive\troot"]
+    assert listing.stdout.splitlines() == [
+        "alice\tmember\tactive\talice",
+        "root\tadmin\tactive\troot",
+    ]
     duplicate = _run(data, "user", "add", "alice", "--password-stdin", stdin=PASSWORD + "\n")
     assert duplicate.returncode == 1 and "This user name is taken." in duplicate.stderr
     weak = _run(data, "user", "add", "bob", "--password-stdin", stdin="short\n")
     assert weak.returncode == 1 and "at least 12 characters" in weak.stderr
-    changed = _run(data, "user", "set-password", "alice", "--password-stdin", stdin="another long secret\n")
+    changed = _run(
+        data, "user", "set-password", "alice", "--password-stdin", stdin="another long secret\n"
+    )
     assert changed.returncode == 0 and "all sessions ended" in changed.stdout
     assert _run(data, "user", "remove", "alice").returncode == 0
     missing = _run(data, "user", "remove", "alice")
@@ -46,7 +56,9 @@ def test_user_commands(tmp_path: Path) -> None:
 
 def test_check_reports_every_problem_with_exit_status_2(tmp_path: Path) -> None:
     good = tmp_path / "good.toml"
-    good.write_text('[privacy]\ncontroller_name = "ACME"\ncontroller_contact = "dpo@acme.example"\n')
+    good.write_text(
+        '[privacy]\ncontroller_name = "ACME"\ncontroller_contact = "dpo@acme.example"\n'
+    )
     ok = _run(tmp_path, "check", "--config", str(good))
     assert ok.returncode == 0 and "The configuration is valid." in ok.stdout
     bad = tmp_path / "bad.toml"

@@ -27,9 +27,14 @@ def test_defaults_are_privacy_friendly_and_need_no_file() -> None:
     assert settings.database_url.startswith("sqlite:///")
 
 
-def test_file_environment_and_overrides_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_file_environment_and_overrides_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "conclave.toml"
-    path.write_text('[server]\nport = 9000\nhostnames = ["meet.example.org"]\n[privacy]\ncontroller_name = "ACME"\n')
+    path.write_text(
+        '[server]\nport = 9000\nhostnames = ["meet.example.org"]\n'
+        '[privacy]\ncontroller_name = "ACME"\n'
+    )
     assert load_settings(path).server.port == 9000
     monkeypatch.setenv("CONCLAVE_SERVER__PORT", "9100")
     settings = load_settings(path)

@@ -24,7 +24,12 @@ def test_migrating_an_empty_database_matches_the_models(tmp_path: Path) -> None:
     with db.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
         assert set(inspect(connection).get_table_names()) >= {
-            "users", "sessions", "meetings", "invitations", "setup_tokens", "alembic_version"
+            "users",
+            "sessions",
+            "meetings",
+            "invitations",
+            "setup_tokens",
+            "alembic_version",
         }
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -67,5 +72,5 @@ def test_deleting_a_user_removes_their_meetings_sessions_and_invitations(tmp_pat
     services.accounts.remove(admin, host.id)
     with services.db.engine.connect() as connection:
         for table in ("meetings", "invitations", "sessions"):
-            assert connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 0  # noqa: S608
+            assert connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 0
     services.db.dispose()

@@ -1,0 +1,48 @@
+"""Resume tokens: proof that a user was admitted to a meeting a moment ago.
+
+A reconnecting client (dropped WebSocket, restarted server) presents it to re-enter
+without the lobby. Stateless and signed with the server secret, so it survives a restart;
+valid for ``TTL`` seconds and refreshed with every ping. It names no one: the server checks
+it against the meeting and the session's user, and the access decision still runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from collections.abc import Callable
+
+TTL = 120
+_STAMP_DIGITS = 10
+_SIG_CHARS = 32
+
+
+class ResumeTokens:
+    def __init__(self, secret: bytes, clock: Callable[[], float] = time.time) -> None:
+        self._key = hmac.new(secret, b"conclave resume tokens", hashlib.sha256).digest()
+        self._clock = clock
+
+    def issue(self, meeting_id: str, user_id: int) -> str:
+        expires = int(self._clock()) + TTL
+        stamp = f"{expires:0{_STAMP_DIGITS}d}"
+        return stamp + self._sign(meeting_id, user_id, stamp)
+
+    def issued_at(self, token: str, meeting_id: str, user_id: int) -> float | None:
+        """When a valid, unexpired token for this meeting and user was issued; else None."""
+        stamp, signature = token[:_STAMP_DIGITS], token[_STAMP_DIGITS:]
+        if len(token) != _STAMP_DIGITS + _SIG_CHARS or not stamp.isdigit():
+            return None
+        expected = self._sign(meeting_id, user_id, stamp)
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
+            return None
+        expires = int(stamp)
+        if expires <= self._clock():
+            return None
+        return float(expires - TTL)
+
+    def _sign(self, meeting_id: str, user_id: int, stamp: str) -> str:
+        message = f"{meeting_id}\n{user_id}\n{stamp}".encode()
+        digest = hmac.new(self._key, message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode()[:_SIG_CHARS]

@@ -1,0 +1,366 @@
+"""The WebSocket hub: admits connections, owns every room's state, carries out actions.
+
+Everything here runs on the event loop. A room's state changes only inside ``_apply``,
+which never awaits, so events of one room are applied one at a time without locks. Each
+connection's socket is written only by its own writer task (``connection.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from fastapi.concurrency import run_in_threadpool
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from conclave.errors import NotFound, RateLimited
+from conclave.meetings.access import Decision
+from conclave.meetings.resume import ResumeTokens
+from conclave.services import Services
+from conclave.signaling import protocol as p
+from conclave.signaling.connection import Connection
+from conclave.signaling.protocol import CloseCode, ProtocolError
+from conclave.signaling.room import Broadcast as BroadcastAction
+from conclave.signaling.room import (
+    Close,
+    Disconnect,
+    Event,
+    Join,
+    Reinvited,
+    Resume,
+    RevokeAccess,
+    RoomState,
+    Send,
+    apply,
+    from_client_message,
+)
+from conclave.store.records import User
+
+log = logging.getLogger("conclave.signaling")
+
+HELLO_SECONDS = 10.0
+IDLE_SECONDS = 25.0  # no message, not even a pong, for this long: the client is gone
+MAX_STRIKES = 5  # malformed messages tolerated before the connection is closed
+RATE_PER_SECOND = 50.0
+RATE_BURST = 200.0
+
+REFUSALS = {
+    "not_invited": "You are not invited to this meeting.",
+    "wrong_password": "The meeting password is wrong.",
+    "account_disabled": "This account is disabled.",
+    "invitation_expired": "Your invitation has expired.",
+    "removed": "You were removed from this meeting.",
+}
+
+
+@dataclass
+class RoomRuntime:
+    state: RoomState
+    connections: dict[str, Connection] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.connections and not self.state.participants and not self.state.lobby
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float]) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens, self.stamp = burst, clock()
+
+    def take(self) -> bool:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Who is connecting, as the web layer established it."""
+
+    user: User
+    session_id: int
+    meeting_id: str
+    client: str
+
+
+class Hub:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.rooms: dict[str, RoomRuntime] = {}
+        self.resume = ResumeTokens(services.secret)
+        self._ended_at: dict[str, float] = {}
+        self._revoking: set[tuple[str, int]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- connection lifecycle --------------------------------------------------------
+    async def run(self, websocket: WebSocket, entry: Entry) -> None:
+        """Serve one accepted WebSocket until it closes."""
+        hello = await self._receive_hello(websocket)
+        if hello is None:
+            return
+        decision = await self._decide(websocket, entry, hello)
+        if decision is None:
+            return
+        if (entry.meeting_id, entry.user.id) in self._revoking:  # removed while we decided
+            await _refuse(websocket, CloseCode.REFUSED, "removed", REFUSALS["removed"])
+            return
+        connection = Connection(
+            websocket,
+            pid=secrets.token_urlsafe(9),
+            user_id=entry.user.id,
+            session_id=entry.session_id,
+            meeting_id=entry.meeting_id,
+            fresh_resume=lambda: self.resume.issue(entry.meeting_id, entry.user.id),
+        )
+        writer = asyncio.create_task(connection.write_loop())
+        try:
+            self._enter(connection, entry, decision, hello)
+            await self._read_loop(connection)
+        finally:
+            self._gone(connection)
+            connection.close(CloseCode.NORMAL, "bye")
+            await writer
+        log.info("left", extra={"event": "leave", "user_id": entry.user.id})
+
+    async def _receive_hello(self, websocket: WebSocket) -> p.ClientHello | None:
+        try:
+            raw = await asyncio.wait_for(websocket.receive_text(), HELLO_SECONDS)
+            message = p.parse_client_message(raw)
+        except TimeoutError:
+            await _refuse(websocket, CloseCode.TIMEOUT, "timeout", "No hello within 10 s.")
+            return None
+        except ProtocolError as error:
+            await _refuse(websocket, _close_code(error), error.code, error.message)
+            return None
+        except (WebSocketDisconnect, KeyError, RuntimeError):
+            return None
+        if not isinstance(message, p.ClientHello):
+            await _refuse(websocket, CloseCode.PROTOCOL_ERROR, "hello_expected", "Say hello first.")
+            return None
+        if message.version != p.PROTOCOL_VERSION:
+            text = f"This server speaks protocol version {p.PROTOCOL_VERSION}."
+            await _refuse(websocket, CloseCode.PROTOCOL_ERROR, "unsupported_version", text)
+            return None
+        return message
+
+    async def _decide(
+        self, websocket: WebSocket, entry: Entry, hello: p.ClientHello
+    ) -> Decision | None:
+        room = self.rooms.get(entry.meeting_id)
+        if (entry.meeting_id, entry.user.id) in self._revoking:
+            await _refuse(websocket, CloseCode.REFUSED, "removed", REFUSALS["removed"])
+            return None
+        resumed = hello.resume is not None and self._resume_valid(entry, hello.resume)
+        try:
+            decision = await run_in_threadpool(
+                self.services.access.decide,
+                entry.user.id,
+                entry.meeting_id,
+                hello.password,
+                locked=bool(room and room.state.locked) and not resumed,
+                client=entry.client,
+                check_password=not resumed,
+            )
+        except NotFound:
+            await _refuse(websocket, CloseCode.NOT_FOUND, "not_found", "No such meeting.")
+            return None
+        except RateLimited as error:
+            await _refuse(websocket, CloseCode.RATE_LIMITED, "rate_limited", error.text)
+            return None
+        if decision.outcome == "refuse":
+            log.info("refused", extra={"event": "refuse", "reason": decision.reason})
+            message = REFUSALS.get(decision.reason, "You may not enter this meeting.")
+            await _refuse(websocket, CloseCode.REFUSED, decision.reason, message)
+            return None
+        if resumed:
+            return Decision("admit", "resumed", decision.meeting, decision.host)
+        return decision
+
+    def _resume_valid(self, entry: Entry, token: str) -> bool:
+        issued = self.resume.issued_at(token, entry.meeting_id, entry.user.id)
+        ended = self._ended_at.get(entry.meeting_id, 0.0)
+        return issued is not None and issued > ended
+
+    def _enter(
+        self, connection: Connection, entry: Entry, decision: Decision, hello: p.ClientHello
+    ) -> None:
+        room = self._room(entry.meeting_id)
+        user_key = str(entry.user.id)
+        if user_key in room.state.removed:
+            self._apply(room, Reinvited(user_key))  # the access decision says: invited again
+        previous = self._same_session(room, connection.session_id)
+        room.connections[connection.pid] = connection
+        connection.send(self._session_message(entry.user).to_json())
+        token = self.resume.issue(entry.meeting_id, entry.user.id)
+        common = {
+            "pid": connection.pid,
+            "user_id": user_key,
+            "name": entry.user.display_name,
+            "role": entry.user.role,
+            "host": decision.host,
+            "resume_token": token,
+        }
+        event: Event
+        if previous is not None and previous in room.state.participants:
+            event = Resume(previous_pid=previous, **common)  # type: ignore[arg-type]
+        else:
+            if previous is not None:
+                self._apply(room, Disconnect(previous))
+                self._close(room, previous, CloseCode.REPLACED, "connected again elsewhere")
+            outcome = "admit" if decision.outcome == "admit" else "lobby"
+            event = Join(decision=outcome, reason=decision.reason, **common)  # type: ignore[arg-type]
+        log.info(
+            "entered", extra={"event": "join", "user_id": entry.user.id, "reason": decision.reason}
+        )
+        self._apply(room, event)
+
+    @staticmethod
+    def _same_session(room: RoomRuntime, session_id: int) -> str | None:
+        for pid, other in room.connections.items():
+            if other.session_id == session_id and not other.closing:
+                return pid
+        return None
+
+    async def _read_loop(self, connection: Connection) -> None:
+        bucket = TokenBucket(RATE_PER_SECOND, RATE_BURST, time.monotonic)
+        strikes = 0
+        while not connection.closing:
+            try:
+                frame = await asyncio.wait_for(connection.websocket.receive(), IDLE_SECONDS)
+            except TimeoutError:
+                connection.close(CloseCode.TIMEOUT, "no answer to ping")
+                return
+            except (WebSocketDisconnect, RuntimeError):
+                return
+            if frame["type"] == "websocket.disconnect":
+                return
+            if not bucket.take():
+                connection.close(CloseCode.RATE_LIMITED, "too many messages")
+                return
+            raw = frame.get("text")
+            error: ProtocolError | None
+            if raw is None:
+                error = ProtocolError("not_json", "binary frames are not part of the protocol")
+            else:
+                error = self._handle(connection, raw)
+            if error is not None:
+                strikes += 1
+                connection.send(p.Error(code=error.code, message=error.message).to_json())
+                if error.code == "too_large" or strikes >= MAX_STRIKES:
+                    connection.close(_close_code(error), error.message)
+                    return
+
+    def _handle(self, connection: Connection, raw: str) -> ProtocolError | None:
+        try:
+            message = p.parse_client_message(raw)
+        except ProtocolError as error:
+            return error
+        if isinstance(message, p.ClientHello):
+            return ProtocolError("invalid", "hello was already sent")
+        event = from_client_message(connection.pid, message, int(time.time() * 1000))
+        room = self.rooms.get(connection.meeting_id)
+        if event is not None and room is not None:
+            self._apply(room, event)
+        return None
+
+    def _gone(self, connection: Connection) -> None:
+        room = self.rooms.get(connection.meeting_id)
+        if room is None or room.connections.get(connection.pid) is not connection:
+            return
+        del room.connections[connection.pid]
+        self._apply(room, Disconnect(connection.pid))
+
+    # -- rooms ---------------------------------------------------------------------
+    def _room(self, meeting_id: str) -> RoomRuntime:
+        room = self.rooms.get(meeting_id)
+        if room is None:
+            state = RoomState(meeting_id=meeting_id, max_participants=self.capacity())
+            room = self.rooms[meeting_id] = RoomRuntime(state)
+        return room
+
+    def capacity(self) -> int:
+        media = self.services.settings.media
+        if media.mode == "p2p":
+            return 2
+        return min(media.mesh_limit, self.services.settings.meetings.max_participants)
+
+    def _apply(self, room: RoomRuntime, event: Event) -> None:
+        room.state, actions = apply(room.state, event)
+        for action in actions:
+            match action:
+                case Send(pid=pid, message=message):
+                    if pid in room.connections:
+                        room.connections[pid].send(message.to_json())
+                case BroadcastAction(message=message, exclude=exclude):
+                    text = message.to_json()
+                    for pid in room.state.participants:
+                        if pid not in exclude and pid in room.connections:
+                            room.connections[pid].send(text)
+                case Close(pid=pid, code=code, reason=reason):
+                    self._close(room, pid, code, reason)
+                case RevokeAccess(user_id=user_id):
+                    self._revoke(room.state.meeting_id, int(user_id))
+                case _:  # MeetingEnded
+                    self._ended_at[room.state.meeting_id] = time.time()
+        if room.empty or (room.state.ended and not room.connections):
+            self.rooms.pop(room.state.meeting_id, None)
+
+    def _close(self, room: RoomRuntime, pid: str, code: int, reason: str) -> None:
+        connection = room.connections.pop(pid, None)
+        if connection is not None:
+            connection.close(code, reason)
+
+    def _revoke(self, meeting_id: str, user_id: int) -> None:
+        key = (meeting_id, user_id)
+        self._revoking.add(key)
+
+        async def revoke() -> None:
+            try:
+                await run_in_threadpool(
+                    self.services.invitations.remove_from_meeting, meeting_id, user_id
+                )
+            finally:
+                self._revoking.discard(key)
+
+        task = asyncio.get_running_loop().create_task(revoke())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _session_message(self, user: User) -> p.Session:
+        settings = self.services.settings
+        servers = tuple(
+            p.IceServerInfo(urls=tuple(s.urls), username=s.username, credential=s.credential)
+            for s in settings.media.ice_servers
+        )
+        return p.Session(
+            name=user.display_name,
+            ice_servers=servers,
+            e2ee_required=settings.security.require_e2ee,
+            media_mode="mesh" if settings.media.mode == "auto" else settings.media.mode,
+            mesh_limit=self.capacity(),
+        )
+
+    def connected(self, meeting_id: str) -> int:
+        room = self.rooms.get(meeting_id)
+        return len(room.state.participants) if room else 0
+
+
+async def _refuse(websocket: WebSocket, code: int, error: str, message: str) -> None:
+    try:
+        await websocket.send_text(p.Error(code=error, message=message).to_json())
+        await websocket.close(code, message[:120])
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+
+
+def _close_code(error: ProtocolError) -> CloseCode:
+    return CloseCode.TOO_LARGE if error.code == "too_large" else CloseCode.PROTOCOL_ERROR

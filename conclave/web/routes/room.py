@@ -1,0 +1,42 @@
+"""The meeting room: the page with the pre-join screen and call, and its WebSocket."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, WebSocket
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from conclave.privacy.addresses import truncate_ip
+from conclave.signaling.hub import Entry, Hub
+from conclave.signaling.protocol import CloseCode
+from conclave.web.render import render
+from conclave.web.session import COOKIE, require_user, services
+
+router = APIRouter()
+
+
+@router.get("/m/{meeting_id}/join")
+def room_page(request: Request, meeting_id: str) -> Response:
+    user = require_user(request)
+    meeting = services(request).meetings.visible(user, meeting_id)
+    return render(request, "room.html", meeting=meeting, is_host=meeting.owner_id == user.id)
+
+
+@router.websocket("/ws/meetings/{meeting_id}")
+async def room_socket(websocket: WebSocket, meeting_id: str) -> None:
+    origin = websocket.headers.get("origin")
+    own = f"https://{websocket.headers.get('host', '')}"
+    if origin != own:  # cross-site WebSocket hijacking: refuse the handshake itself
+        await websocket.close(code=CloseCode.REFUSED)
+        return
+    accounts = websocket.app.state.services.accounts
+    token = websocket.cookies.get(COOKIE, "")
+    signed_in = await run_in_threadpool(accounts.resolve_session, token) if token else None
+    await websocket.accept()
+    if signed_in is None:
+        await websocket.close(CloseCode.NOT_AUTHENTICATED, "Please sign in.")
+        return
+    client = truncate_ip(websocket.client.host if websocket.client else None)
+    hub: Hub = websocket.app.state.hub
+    entry = Entry(signed_in.user, signed_in.session.id, meeting_id, client)
+    await hub.run(websocket, entry)
