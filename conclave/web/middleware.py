@@ -126,7 +126,7 @@ class RequestLog:
         try:
             await self.app(scope, receive, capture)
         finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            route = getattr(scope.get("route"), "path", None) or _static_or_unmatched(scope)
             client = scope.get("client")
             log.info(
                 "request",
@@ -138,3 +138,9 @@ class RequestLog:
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 },
             )
+
+
+def _static_or_unmatched(scope: Scope) -> str:
+    """Static asset paths hold no secrets; anything else unrouted is not logged as is."""
+    path = str(scope.get("path", ""))
+    return path if path.startswith("/static/") and len(path) < 200 else "unmatched"

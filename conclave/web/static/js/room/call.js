@@ -1,0 +1,224 @@
+// @ts-check
+/**
+ * The call: one RTCPeerConnection per remote participant (P2P for two, a mesh for more),
+ * negotiated with the perfect-negotiation pattern over the signaling client. No DOM here.
+ *
+ * Every connection carries three transceivers in a fixed order, so both sides agree on
+ * what each one is without extra signaling: 0 microphone, 1 camera, 2 screen share.
+ * Turning media on or off replaces the sender's track (no renegotiation).
+ *
+ * Frame transforms (end-to-end encryption) plug in through `hooks.sender(sender, kind)`
+ * and `hooks.receiver(receiver, kind, pid)`, called once for every sender and receiver.
+ *
+ * Events (`CustomEvent`, `detail` shown):
+ * - `track`      {pid, kind, track}   a remote track arrived ("audio" | "camera" | "screen")
+ * - `peerstate`  {pid, state}         the connection state of one peer changed
+ * - `peerclosed` {pid}
+ */
+
+/** @typedef {"audio" | "camera" | "screen"} SlotKind */
+/** @type {SlotKind[]} */
+export const SLOTS = ["audio", "camera", "screen"];
+
+/**
+ * @typedef {object} Hooks
+ * @property {(sender: RTCRtpSender, kind: SlotKind) => void} [sender]
+ * @property {(receiver: RTCRtpReceiver, kind: SlotKind, pid: string) => void} [receiver]
+ */
+
+export class Call extends EventTarget {
+  /**
+   * @param {string} selfPid
+   * @param {(to: string, payload: object) => void} signal  sends a `signal` message
+   * @param {{iceServers?: RTCIceServer[], hooks?: Hooks}} [options]
+   */
+  constructor(selfPid, signal, options = {}) {
+    super();
+    this.selfPid = selfPid;
+    this.signal = signal;
+    this.iceServers = options.iceServers || [];
+    this.hooks = options.hooks || {};
+    /** @type {Map<string, Peer>} */
+    this.peers = new Map();
+    /** @type {Record<SlotKind, MediaStreamTrack | null>} */
+    this.local = { audio: null, camera: null, screen: null };
+  }
+
+  /**
+   * Connect to a participant who was in the room before us: we send the offer.
+   * @param {string} pid
+   */
+  connect(pid) {
+    if (!this.peers.has(pid)) this.#create(pid, true);
+  }
+
+  /** @param {string} pid */
+  disconnect(pid) {
+    const peer = this.peers.get(pid);
+    if (!peer) return;
+    this.peers.delete(pid);
+    peer.close();
+    this.dispatchEvent(new CustomEvent("peerclosed", { detail: { pid } }));
+  }
+
+  /** Close every connection (leave, meeting ended, or a fresh start after reconnecting). */
+  disconnectAll() {
+    for (const pid of [...this.peers.keys()]) this.disconnect(pid);
+  }
+
+  /**
+   * A `signal` message from another participant.
+   * @param {string} from
+   * @param {any} payload
+   */
+  async receive(from, payload) {
+    const peer = this.peers.get(from) || this.#create(from, false);
+    await peer.receive(payload);
+  }
+
+  /**
+   * Put a local track (or null) into a slot on every connection.
+   * @param {SlotKind} kind
+   * @param {MediaStreamTrack | null} track
+   */
+  async setTrack(kind, track) {
+    this.local[kind] = track;
+    await Promise.all([...this.peers.values()].map((peer) => peer.setTrack(kind, track)));
+  }
+
+  /** Ask every connection that is not working for an ICE restart. */
+  restartBroken() {
+    for (const peer of this.peers.values()) {
+      const state = peer.pc.connectionState;
+      if (state === "failed" || state === "disconnected") peer.pc.restartIce();
+    }
+  }
+
+  /**
+   * @param {string} pid
+   * @param {boolean} initiator
+   */
+  #create(pid, initiator) {
+    const peer = new Peer(this, pid, initiator);
+    this.peers.set(pid, peer);
+    return peer;
+  }
+}
+
+class Peer {
+  /**
+   * @param {Call} call
+   * @param {string} pid
+   * @param {boolean} initiator
+   */
+  constructor(call, pid, initiator) {
+    this.call = call;
+    this.pid = pid;
+    this.polite = call.selfPid > pid;
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    this.closed = false;
+    this.pc = new RTCPeerConnection({ iceServers: call.iceServers, bundlePolicy: "max-bundle" });
+    this.pc.addEventListener("negotiationneeded", () => this.#offer());
+    this.pc.addEventListener("icecandidate", ({ candidate }) => {
+      if (candidate) call.signal(pid, { candidate: candidate.toJSON() });
+    });
+    this.pc.addEventListener("track", (event) => this.#track(event));
+    this.pc.addEventListener("connectionstatechange", () => {
+      const state = this.pc.connectionState;
+      if (state === "failed") this.pc.restartIce();
+      call.dispatchEvent(new CustomEvent("peerstate", { detail: { pid, state } }));
+    });
+    if (initiator) {
+      for (const kind of SLOTS) {
+        const transceiver = this.pc.addTransceiver(kind === "audio" ? "audio" : "video", {
+          direction: "sendrecv",
+        });
+        this.#prepare(transceiver, kind);
+      }
+    }
+  }
+
+  /**
+   * @param {RTCRtpTransceiver} transceiver
+   * @param {SlotKind} kind
+   */
+  #prepare(transceiver, kind) {
+    if (transceiver.direction !== "sendrecv") transceiver.direction = "sendrecv";
+    this.call.hooks.sender?.(transceiver.sender, kind);
+    this.call.hooks.receiver?.(transceiver.receiver, kind, this.pid);
+    const track = this.call.local[kind];
+    if (track) transceiver.sender.replaceTrack(track).catch(() => {});
+  }
+
+  /** @param {SlotKind} kind */
+  transceiver(kind) {
+    return this.pc.getTransceivers()[SLOTS.indexOf(kind)];
+  }
+
+  /**
+   * @param {SlotKind} kind
+   * @param {MediaStreamTrack | null} track
+   */
+  async setTrack(kind, track) {
+    const transceiver = this.transceiver(kind);
+    if (transceiver) await transceiver.sender.replaceTrack(track);
+  }
+
+  async #offer() {
+    try {
+      this.makingOffer = true;
+      await this.pc.setLocalDescription();
+      this.call.signal(this.pid, { description: this.pc.localDescription?.toJSON() });
+    } catch (error) {
+      console.warn("offer failed", error);
+    } finally {
+      this.makingOffer = false;
+    }
+  }
+
+  /** @param {any} payload */
+  async receive(payload) {
+    const { description, candidate } = payload || {};
+    try {
+      if (description) {
+        const collision =
+          description.type === "offer" && (this.makingOffer || this.pc.signalingState !== "stable");
+        this.ignoreOffer = !this.polite && collision;
+        if (this.ignoreOffer) return;
+        const fresh = this.pc.getTransceivers().length === 0;
+        await this.pc.setRemoteDescription(description);
+        if (description.type === "offer") {
+          if (fresh) {
+            this.pc.getTransceivers().forEach((t, index) => this.#prepare(t, SLOTS[index]));
+          }
+          await this.pc.setLocalDescription();
+          this.call.signal(this.pid, { description: this.pc.localDescription?.toJSON() });
+        }
+      } else if (candidate) {
+        try {
+          await this.pc.addIceCandidate(candidate);
+        } catch (error) {
+          if (!this.ignoreOffer) throw error;
+        }
+      }
+    } catch (error) {
+      console.warn("signal from", this.pid, "failed", error);
+    }
+  }
+
+  /** @param {RTCTrackEvent} event */
+  #track(event) {
+    const index = this.pc.getTransceivers().indexOf(event.transceiver);
+    const kind = SLOTS[index];
+    if (!kind) return;
+    this.call.dispatchEvent(
+      new CustomEvent("track", { detail: { pid: this.pid, kind, track: event.track } }),
+    );
+  }
+
+  close() {
+    this.closed = true;
+    this.pc.close();
+  }
+}

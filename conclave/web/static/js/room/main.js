@@ -1,0 +1,357 @@
+// @ts-check
+/**
+ * The meeting room page: wires the signaling client, the call, local media and the UI.
+ * Pre-join (devices, preview, privacy notice) → lobby → call → over.
+ */
+import { SignalingClient } from "./protocol.js";
+import { Call } from "./call.js";
+import { LocalMedia } from "./media.js";
+import { loadStrings, t } from "./i18n.js";
+import { byId, setPressed, showSection } from "./ui/dom.js";
+import { Stage } from "./ui/stage.js";
+import { People } from "./ui/people.js";
+import { Chat } from "./ui/chat.js";
+import { Devices } from "./ui/devices.js";
+
+const LEVEL_POLL_MS = 500;
+/** Close codes whose meaning the user must see; others were explained by an `error`. */
+const CLOSE_MESSAGES = /** @type {Record<number, string>} */ ({
+  1000: "left", 4009: "replaced", 4010: "kicked", 4011: "ended", 4012: "denied", 4030: "full",
+});
+
+class Room {
+  constructor() {
+    const root = byId("room");
+    this.meetingId = root.dataset.meetingId || "";
+    this.media = new LocalMedia();
+    this.stage = new Stage(byId("grid"));
+    this.people = new People(byId("people"), byId("count"), byId("lobby-requests"), (m) => this.send(m));
+    this.chat = new Chat(byId("chat-log"), byId("chat-form"), byId("chat-input"), byId("chat-error"),
+      (text) => this.send({ type: "chat", text }));
+    this.devices = new Devices(this.media, (kind, track) => this.#published(kind, track));
+    /** @type {SignalingClient | null} */
+    this.signaling = null;
+    /** @type {Call | null} */
+    this.call = null;
+    /** @type {RTCIceServer[]} */
+    this.iceServers = [];
+    this.name = "";
+    this.selfPid = "";
+    this.host = false;
+    this.hand = false;
+    this.lastError = "";
+    /** @type {Map<string, MediaStreamTrack>} */
+    this.screens = new Map();
+  }
+
+  start() {
+    if (!("RTCPeerConnection" in window) || !navigator.mediaDevices) {
+      this.#prejoinError(t("no_webrtc"));
+      byId("join").setAttribute("disabled", "");
+      return;
+    }
+    this.devices.bind();
+    byId("join-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.#join();
+    });
+    for (const button of document.querySelectorAll('[data-action="leave"]')) {
+      button.addEventListener("click", () => this.leave());
+    }
+    byId("hand").addEventListener("click", () => {
+      this.hand = !this.hand;
+      setPressed(byId("hand"), this.hand);
+      this.send({ type: "hand", raised: this.hand });
+    });
+    this.#toggle("toggle-people", "people-panel");
+    this.#toggle("toggle-chat", "chat-panel");
+    byId("lock").addEventListener("click", () => {
+      this.send({ type: "lock", locked: byId("lock").dataset.locked !== "true" });
+    });
+    byId("end").addEventListener("click", () => this.send({ type: "end" }));
+    byId("clear-chat").addEventListener("click", () => this.send({ type: "clear_chat" }));
+    window.addEventListener("pagehide", () => this.signaling?.leave());
+    setInterval(() => this.#pollLevels(), LEVEL_POLL_MS);
+  }
+
+  /** @param {{type: string, [key: string]: any}} message */
+  send(message) {
+    return this.signaling?.send(message) ?? false;
+  }
+
+  #join() {
+    const password = /** @type {HTMLInputElement | null} */ (document.getElementById("meeting-password"));
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const url = `${scheme}//${location.host}/ws/meetings/${encodeURIComponent(this.meetingId)}`;
+    this.signaling = new SignalingClient(url, { password: password?.value });
+    this.signaling.addEventListener("message", (event) => this.#onMessage(/** @type {CustomEvent} */ (event).detail));
+    this.signaling.addEventListener("state", (event) => this.#onState(/** @type {CustomEvent} */ (event).detail));
+    byId("join").setAttribute("disabled", "");
+    this.signaling.connect();
+  }
+
+  /** @param {{type: string, [key: string]: any}} m */
+  #onMessage(m) {
+    switch (m.type) {
+      case "session":
+        this.iceServers = m.ice_servers.map((/** @type {any} */ s) => ({ urls: s.urls, username: s.username ?? undefined, credential: s.credential ?? undefined }));
+        this.name = m.name;
+        break;
+      case "lobby":
+        showSection("lobby");
+        break;
+      case "welcome":
+        this.#welcome(m);
+        break;
+      case "participant_joined":
+        this.#addPerson(m.participant);
+        this.#notice(t("joined", { name: m.participant.name }));
+        break;
+      case "participant_updated":
+        this.#updatePerson(m.participant);
+        break;
+      case "participant_left":
+        this.#removePerson(m.pid);
+        break;
+      case "lobby_waiting":
+        this.people.showLobby(m.entries);
+        break;
+      case "signal":
+        this.call?.receive(m.from, m.payload);
+        break;
+      case "chat":
+        this.chat.add(m, m.from === this.selfPid);
+        break;
+      case "chat_cleared":
+        this.chat.clear();
+        this.#notice(t("chat_cleared"));
+        break;
+      case "muted":
+        this.devices.turnOff("audio");
+        this.#notice(t("muted_by_host"));
+        break;
+      case "unmute_requested":
+        this.#notice(t("unmute_requested"));
+        byId("mic").focus();
+        break;
+      case "locked":
+        byId("lock").dataset.locked = String(m.locked);
+        byId("lock").textContent = m.locked ? t("unlock") : t("lock");
+        this.#notice(m.locked ? t("locked") : t("unlocked"));
+        break;
+      case "error":
+        this.#error(m.code, m.message);
+        break;
+    }
+  }
+
+  /** @param {{you: string, host: boolean, participants: any[]}} m */
+  #welcome(m) {
+    this.call?.disconnectAll();
+    this.stage.clear();
+    this.people.clear();
+    this.selfPid = m.you;
+    this.people.selfPid = m.you;
+    this.#setHost(m.host);
+    this.call = new Call(m.you, (to, payload) => this.send({ type: "signal", to, payload }), { iceServers: this.iceServers });
+    this.call.addEventListener("track", (event) => this.#onTrack(/** @type {CustomEvent} */ (event).detail));
+    for (const kind of /** @type {const} */ (["audio", "camera", "screen"])) {
+      const track = kind === "audio" ? this.media.audio : kind === "camera" ? this.media.camera : this.media.screen;
+      this.call.local[kind] = track;
+    }
+    this.stage.tile(m.you, this.name, true);
+    this.stage.showVideo(m.you, this.media.camera);
+    this.people.upsert(this.#selfInfo());
+    for (const person of m.participants) {
+      this.#addPerson(person);
+      this.call.connect(person.pid);
+    }
+    this.#publishState();
+    showSection("call");
+    this.devices.syncButtons();
+  }
+
+  #selfInfo() {
+    return {
+      pid: this.selfPid, name: this.name, role: "member", host: this.host,
+      mic: Boolean(this.media.audio), cam: Boolean(this.media.camera), screen: Boolean(this.media.screen), hand: this.hand,
+    };
+  }
+
+  /** @param {boolean} host */
+  #setHost(host) {
+    this.host = host;
+    this.people.amHost = host;
+    for (const element of document.querySelectorAll(".host-only")) /** @type {HTMLElement} */ (element).hidden = !host;
+    this.people.render();
+  }
+
+  /** @param {any} person */
+  #addPerson(person) {
+    this.people.upsert(person);
+    this.stage.tile(person.pid, person.name);
+    this.stage.setState(person.pid, person);
+  }
+
+  /** @param {any} person */
+  #updatePerson(person) {
+    if (person.pid === this.selfPid) {
+      if (person.host !== this.host) this.#setHost(person.host);
+      this.people.upsert({ ...this.#selfInfo(), role: person.role });
+      return;
+    }
+    this.people.upsert(person);
+    this.stage.setState(person.pid, person);
+    const screen = this.screens.get(person.pid);
+    if (person.screen && screen) {
+      this.stage.tile(`${person.pid}:screen`, `${person.name} – ${t("screen")}`);
+      this.stage.showVideo(`${person.pid}:screen`, screen);
+    } else if (!person.screen) {
+      this.stage.remove(`${person.pid}:screen`);
+    }
+  }
+
+  /** @param {string} pid */
+  #removePerson(pid) {
+    const name = this.people.people.get(pid)?.name;
+    this.people.remove(pid);
+    this.call?.disconnect(pid);
+    this.stage.remove(pid);
+    this.stage.remove(`${pid}:screen`);
+    this.screens.delete(pid);
+    if (name) this.#notice(t("left_meeting", { name }));
+  }
+
+  /** @param {{pid: string, kind: string, track: MediaStreamTrack}} detail */
+  #onTrack({ pid, kind, track }) {
+    if (kind === "audio") this.stage.playAudio(pid, track);
+    else if (kind === "camera") this.stage.showVideo(pid, track);
+    else {
+      this.screens.set(pid, track);
+      const person = this.people.people.get(pid);
+      if (person) this.#updatePerson(person);
+    }
+  }
+
+  /**
+   * A local track was switched on, off or to another device.
+   * @param {"audio" | "camera" | "screen"} kind
+   * @param {MediaStreamTrack | null} track
+   */
+  async #published(kind, track) {
+    if (kind === "camera") {
+      this.stage.showVideo(this.selfPid, track);
+    }
+    await this.call?.setTrack(kind, track);
+    this.#publishState();
+  }
+
+  #publishState() {
+    if (!this.selfPid) return;
+    const info = this.#selfInfo();
+    this.people.upsert(info);
+    this.stage.setState(this.selfPid, info);
+    this.send({ type: "media", mic: info.mic, cam: info.cam, screen: info.screen });
+  }
+
+  /** @param {{state: string, code?: number}} detail */
+  #onState({ state, code }) {
+    const status = byId("connection");
+    if (state === "reconnecting") {
+      status.textContent = t("reconnecting");
+      status.className = "warning";
+    } else if (state === "open") {
+      status.textContent = t("connected");
+      status.className = "";
+      this.call?.restartBroken();
+    } else if (state === "connecting") {
+      status.textContent = t("connecting");
+    } else if (state === "closed" && code !== undefined) {
+      const known = CLOSE_MESSAGES[code];
+      if (!this.selfPid && !known) this.#backToPrejoin(this.lastError || t("refused"));
+      else this.#over(known ? t(known) : this.lastError || t("refused"));
+    }
+  }
+
+  /**
+   * @param {string} code
+   * @param {string} message
+   */
+  #error(code, message) {
+    const known = `refused_${code}`;
+    this.lastError = t(known) !== known ? t(known) : t("error", { message });
+    if (!this.selfPid) {
+      this.#prejoinError(this.lastError);
+      return;
+    }
+    if (byId("chat-panel").hidden === false && code === "invalid") this.chat.showError(this.lastError);
+    else this.#notice(this.lastError);
+  }
+
+  /** @param {string} text */
+  #prejoinError(text) {
+    const element = byId("prejoin-error");
+    element.textContent = text;
+    element.hidden = false;
+  }
+
+  /** @param {string} text */
+  #notice(text) {
+    const element = byId("notice");
+    element.textContent = text;
+    element.hidden = false;
+  }
+
+  /** @param {string} message */
+  #over(message) {
+    this.call?.disconnectAll();
+    this.call = null;
+    this.media.stopAll();
+    this.stage.clear();
+    this.people.clear();
+    this.chat.clear();
+    byId("over-message").textContent = message;
+    showSection("over");
+  }
+
+  /** Refused before entering (e.g. a wrong meeting password): let the user try again. */
+  #backToPrejoin(/** @type {string} */ message) {
+    this.signaling = null;
+    this.#prejoinError(message);
+    byId("join").removeAttribute("disabled");
+    showSection("prejoin");
+  }
+
+  leave() {
+    this.signaling?.leave();
+  }
+
+  /**
+   * @param {string} buttonId
+   * @param {string} panelId
+   */
+  #toggle(buttonId, panelId) {
+    const button = byId(buttonId);
+    button.addEventListener("click", () => {
+      const panel = byId(panelId);
+      panel.hidden = !panel.hidden;
+      setPressed(button, !panel.hidden);
+    });
+  }
+
+  async #pollLevels() {
+    if (!this.call) return;
+    for (const [pid, peer] of this.call.peers) {
+      const stats = await peer.pc.getStats();
+      let level = 0;
+      stats.forEach((report) => {
+        if (report.type === "inbound-rtp" && report.kind === "audio") level = Math.max(level, report.audioLevel || 0);
+      });
+      this.stage.setLevel(pid, level);
+    }
+  }
+}
+
+loadStrings();
+const room = new Room();
+room.start();

@@ -1,0 +1,125 @@
+// @ts-check
+/**
+ * The signaling client: one WebSocket to /ws/meetings/{id}, the version handshake,
+ * automatic reconnection with a resume token, and ping/pong. No DOM here.
+ *
+ * Events (all `CustomEvent`s, `detail` shown):
+ * - `message`  {type, ...}      every server message except ping
+ * - `state`    {state, code?}   "connecting" | "open" | "reconnecting" | "closed"
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+/** Close codes after which reconnecting cannot help (docs/protocol.md). */
+const FINAL_CODES = new Set([1000, 4000, 4001, 4003, 4004, 4008, 4009, 4010, 4011, 4012, 4029, 4030]);
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 5000;
+
+/**
+ * @typedef {{type: string, [key: string]: any}} Message
+ * @typedef {"connecting" | "open" | "reconnecting" | "closed"} ConnectionState
+ */
+
+export class SignalingClient extends EventTarget {
+  /**
+   * @param {string} url  the wss:// URL of the meeting's socket
+   * @param {{password?: string, WebSocketClass?: typeof WebSocket}} [options]
+   */
+  constructor(url, options = {}) {
+    super();
+    this.url = url;
+    this.password = options.password || undefined;
+    this.WebSocketClass = options.WebSocketClass || WebSocket;
+    /** @type {string | undefined} */
+    this.resumeToken = undefined;
+    /** @type {WebSocket | null} */
+    this.socket = null;
+    /** @type {ConnectionState} */
+    this.state = "closed";
+    this.retryMs = RETRY_MIN_MS;
+    this.stopped = false;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.retryTimer = undefined;
+  }
+
+  connect() {
+    this.stopped = false;
+    this.#open(false);
+  }
+
+  /** @param {Message} message */
+  send(message) {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify(message));
+      return true;
+    }
+    return false;
+  }
+
+  /** Leave on purpose: tell the server, then stop reconnecting. */
+  leave() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.send({ type: "leave" });
+    this.#setState("closed", 1000);
+  }
+
+  /** @param {boolean} resuming */
+  #open(resuming) {
+    this.#setState(resuming ? "reconnecting" : "connecting");
+    const socket = new this.WebSocketClass(this.url);
+    this.socket = socket;
+    socket.addEventListener("open", () => {
+      /** @type {Message} */
+      const hello = { type: "hello", version: PROTOCOL_VERSION };
+      if (this.resumeToken) hello.resume = this.resumeToken;
+      if (this.password) hello.password = this.password;
+      socket.send(JSON.stringify(hello));
+    });
+    socket.addEventListener("message", (event) => this.#receive(event.data));
+    socket.addEventListener("close", (event) => {
+      if (socket !== this.socket) return;
+      this.socket = null;
+      if (this.stopped) return;
+      if (FINAL_CODES.has(event.code)) {
+        this.stopped = true;
+        this.#setState("closed", event.code);
+        return;
+      }
+      this.#setState("reconnecting", event.code);
+      this.retryTimer = setTimeout(() => this.#open(true), this.retryMs);
+      this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+    });
+  }
+
+  /** @param {unknown} data */
+  #receive(data) {
+    if (typeof data !== "string") return;
+    /** @type {Message} */
+    let message;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (message.resume) this.resumeToken = message.resume;
+    if (message.type === "ping") {
+      this.send({ type: "pong" });
+      return;
+    }
+    if (message.type === "welcome" || message.type === "lobby") {
+      this.retryMs = RETRY_MIN_MS;
+      this.#setState("open");
+    }
+    this.dispatchEvent(new CustomEvent("message", { detail: message }));
+  }
+
+  /**
+   * @param {ConnectionState} state
+   * @param {number} [code]
+   */
+  #setState(state, code) {
+    this.state = state;
+    this.dispatchEvent(new CustomEvent("state", { detail: { state, code } }));
+  }
+}

@@ -1,0 +1,119 @@
+// @ts-check
+/**
+ * The participant overview (name, role, microphone, camera, hand; moderation buttons for
+ * hosts) and the lobby requests hosts answer with admit or deny.
+ */
+import { make } from "./dom.js";
+import { t } from "../i18n.js";
+
+/**
+ * @typedef {{pid: string, name: string, role: string, host: boolean, mic: boolean,
+ *            cam: boolean, screen: boolean, hand: boolean}} ParticipantInfo
+ * @typedef {(message: {type: string, pid: string}) => void} Sender
+ */
+
+export class People {
+  /**
+   * @param {HTMLElement} list
+   * @param {HTMLElement} count
+   * @param {HTMLElement} requests
+   * @param {Sender} send
+   */
+  constructor(list, count, requests, send) {
+    this.list = list;
+    this.count = count;
+    this.requests = requests;
+    this.send = send;
+    /** @type {Map<string, ParticipantInfo>} */
+    this.people = new Map();
+    this.selfPid = "";
+    this.amHost = false;
+  }
+
+  /** @param {ParticipantInfo} person */
+  upsert(person) {
+    this.people.set(person.pid, person);
+    this.render();
+  }
+
+  /** @param {string} pid */
+  remove(pid) {
+    this.people.delete(pid);
+    this.render();
+  }
+
+  clear() {
+    this.people.clear();
+    this.requests.replaceChildren();
+    this.render();
+  }
+
+  render() {
+    this.count.textContent = t("participants", { count: this.people.size });
+    const items = [...this.people.values()]
+      .sort((a, b) => Number(b.pid === this.selfPid) - Number(a.pid === this.selfPid) || a.name.localeCompare(b.name))
+      .map((person) => this.#item(person));
+    this.list.replaceChildren(...items);
+  }
+
+  /** @param {ParticipantInfo} person */
+  #item(person) {
+    const self = person.pid === this.selfPid;
+    const item = make("li", { "data-pid": person.pid });
+    const roles = [t(person.role), person.host ? t("host") : ""].filter(Boolean).join(", ");
+    item.append(make("span", { class: "name" }, self ? `${person.name} (${t("you")})` : person.name));
+    item.append(make("span", { class: "role" }, roles));
+    const states = [
+      person.mic ? t("mic_on") : t("mic_off"),
+      person.cam ? t("cam_on") : t("cam_off"),
+      person.hand ? t("hand_raised") : "",
+      person.screen ? t("screen") : "",
+    ].filter(Boolean);
+    item.append(make("span", { class: "states" }, states.join(" · ")));
+    if (person.hand) item.classList.add("hand");
+    if (this.amHost && !self) item.append(this.#moderation(person));
+    return item;
+  }
+
+  /** @param {ParticipantInfo} person */
+  #moderation(person) {
+    const box = make("span", { class: "row moderation" });
+    /** @type {[string, string, boolean][]} */
+    const actions = [
+      ["mute", "mute", person.mic],
+      ["ask_unmute", "ask_unmute", !person.mic],
+      ["promote", "promote", !person.host],
+      ["kick", "remove", true],
+    ];
+    for (const [type, label, shown] of actions) {
+      if (!shown) continue;
+      const button = make("button", { type: "button", class: "secondary small", "data-action": type }, t(label, { name: person.name }));
+      button.addEventListener("click", () => this.send({ type, pid: person.pid }));
+      box.append(button);
+    }
+    return box;
+  }
+
+  /** @param {{pid: string, name: string, role: string}[]} entries */
+  showLobby(entries) {
+    if (!this.amHost) {
+      this.requests.replaceChildren();
+      return;
+    }
+    const rows = entries.map((entry) => {
+      const row = make("div", { class: "lobby-request notice", "data-pid": entry.pid });
+      row.append(make("span", {}, t("waiting", { name: `${entry.name} (${t(entry.role)})` })));
+      for (const type of ["admit", "deny"]) {
+        const button = make(
+          "button",
+          { type: "button", class: type === "admit" ? "small" : "secondary small", "data-action": type },
+          t(type, { name: entry.name }),
+        );
+        button.addEventListener("click", () => this.send({ type, pid: entry.pid }));
+        row.append(button);
+      }
+      return row;
+    });
+    this.requests.replaceChildren(...rows);
+  }
+}
