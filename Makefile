@@ -9,8 +9,10 @@ STAMP := $(VENV)/.installed
 run: $(STAMP)
 	$(BIN)/conclave serve
 
-test: $(STAMP) system-deps
-	$(BIN)/python -m pytest
+# The whole suite runs inside a private network namespace (scripts/netns-run.sh): WebRTC
+# needs a non-loopback interface, and nothing in the tests can reach beyond the machine.
+test: $(STAMP) system-deps lint
+	scripts/netns-run.sh $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check conclave tests bench

@@ -1,0 +1,108 @@
+"""Real-browser calls: Debian's Chromium, inside the network namespace that
+`scripts/netns-run.sh` creates (WebRTC gathers no candidates on loopback alone)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from argon2 import profiles
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from conclave.config import load_settings
+from conclave.services import Services, build_services
+from conclave.web.session import COOKIE
+from tests.support.live import LiveServer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+]
+# Records every RTCPeerConnection the page makes, so tests can read getStats().
+RECORD_CONNECTIONS = """
+window.__pcs = [];
+const Original = window.RTCPeerConnection;
+window.RTCPeerConnection = function (...args) {
+  const pc = new Original(...args);
+  window.__pcs.push(pc);
+  return pc;
+};
+window.RTCPeerConnection.prototype = Original.prototype;
+"""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/media/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def namespace() -> None:
+    if os.environ.get("CONCLAVE_NETNS") != "1":
+        pytest.skip("media tests run inside scripts/netns-run.sh (make test does that)")
+    addresses = subprocess.run(["ip", "-brief", "addr"], capture_output=True, text=True).stdout
+    if "10.99.0.1" not in addresses:
+        pytest.skip("the test network namespace has no veth pair")
+
+
+@pytest.fixture(scope="session")
+def browser(namespace: None) -> Iterator[Browser]:
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (apt install chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Site:
+    server: LiveServer
+    services: Services
+
+    def person(self, browser: Browser, username: str) -> Page:
+        """A new browser profile signed in as ``username``."""
+        user = self.services.accounts.by_username(username)
+        token = self.services.accounts.start_session(user)
+        context: BrowserContext = browser.new_context(ignore_https_errors=True, locale="en-GB")
+        context.add_init_script(RECORD_CONNECTIONS)
+        context.add_cookies(
+            [
+                {
+                    "name": COOKIE,
+                    "value": token,
+                    "url": self.server.base_url,
+                    "secure": True,
+                    "httpOnly": True,
+                    "sameSite": "Lax",
+                }
+            ]
+        )
+        return context.new_page()
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    data = tmp_path / "data"
+    services = build_services(load_settings(None, data_dir=data), argon2=profiles.CHEAPEST)
+    server = LiveServer(data, tmp_path)
+    server.start()
+    try:
+        yield Site(server, services)
+    finally:
+        server.stop()
+        services.db.dispose()

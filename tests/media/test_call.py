@@ -1,0 +1,149 @@
+"""Three people meet in Chromium: they see and hear each other, the host moderates,
+chat reaches everyone and leaves no trace, and a server restart does not end the call."""
+
+from __future__ import annotations
+
+import secrets
+
+from playwright.sync_api import Browser, Page, expect
+
+from conclave.meetings.service import MeetingDraft
+from conclave.store.records import Meeting
+from tests.media.conftest import Site
+from tests.support.room import CALL_SECONDS, in_call, join, media_flowing, total_frames
+from tests.support.web import PASSWORD
+
+TIMEOUT_MS = CALL_SECONDS * 1000
+
+
+def _meeting(site: Site, lobby: str = "off", *members: str) -> Meeting:
+    accounts = site.services.accounts
+    host = accounts.create_user("hannah", "Hannah", PASSWORD)
+    meeting = site.services.meetings.create(host, MeetingDraft("Weekly", None, None, lobby, None))
+    for name in members:
+        accounts.create_user(name, name.title(), PASSWORD)
+        site.services.invitations.invite_member(host, meeting.id, name)
+    return meeting
+
+
+def _three(site: Site, browser: Browser, meeting: Meeting) -> list[Page]:
+    pages = [site.person(browser, name) for name in ("hannah", "ivan", "jana")]
+    for page in pages:
+        join(page, site.server.base_url, meeting.id)
+        expect(page.locator("#call")).to_be_visible(timeout=TIMEOUT_MS)
+    for page in pages:
+        in_call(page, 3)
+    return pages
+
+
+def _assert_media(pages: list[Page]) -> None:
+    for page in pages:
+        seen = media_flowing(page, 2)
+        assert len(seen) == 2, seen
+        assert all(s["frames"] > 0 and s["audio"] > 0 for s in seen), seen
+
+
+def test_three_participants_see_and_hear_each_other(site: Site, browser: Browser) -> None:
+    meeting = _meeting(site, "off", "ivan", "jana")
+    pages = _three(site, browser, meeting)
+    _assert_media(pages)
+    host = pages[0]
+    people = host.locator("#people li")
+    expect(people).to_have_count(3)
+    expect(people.filter(has_text="Ivan")).to_contain_text("microphone on")
+    expect(host.locator("#grid figure")).to_have_count(3)
+
+
+def test_lobby_admit_and_deny(site: Site, browser: Browser) -> None:
+    meeting = _meeting(site, "everyone", "ivan")
+    host, ivan = site.person(browser, "hannah"), site.person(browser, "ivan")
+    join(host, site.server.base_url, meeting.id, media=False)
+    in_call(host, 1)
+    join(ivan, site.server.base_url, meeting.id, media=False)
+    expect(ivan.locator("#lobby")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(ivan.get_by_text("A host will let you in shortly.")).to_be_visible()
+    host.get_by_role("button", name="Deny Ivan").click()
+    expect(ivan.locator("#over-message")).to_have_text(
+        "A host did not let you in.", timeout=TIMEOUT_MS
+    )
+
+    ivan.get_by_role("link", name="Join again").click()
+    join(ivan, site.server.base_url, meeting.id, media=False)
+    expect(ivan.locator("#lobby")).to_be_visible(timeout=TIMEOUT_MS)
+    host.get_by_role("button", name="Admit Ivan").click()
+    in_call(ivan, 2)
+    in_call(host, 2)
+
+
+def test_host_removes_a_participant_who_cannot_come_back(site: Site, browser: Browser) -> None:
+    meeting = _meeting(site, "off", "ivan")
+    host, ivan = site.person(browser, "hannah"), site.person(browser, "ivan")
+    for page in (host, ivan):
+        join(page, site.server.base_url, meeting.id, media=False)
+    in_call(host, 2)
+    host.get_by_role("button", name="Remove Ivan").click()
+    expect(ivan.locator("#over-message")).to_have_text(
+        "A host removed you from the meeting.", timeout=TIMEOUT_MS
+    )
+    in_call(host, 1)
+    ivan.get_by_role("link", name="Join again").click()
+    expect(ivan.get_by_role("alert")).to_have_text("No such meeting.")  # invitation revoked
+
+
+def test_chat_reaches_everyone_and_is_stored_nowhere(site: Site, browser: Browser) -> None:
+    meeting = _meeting(site, "off", "ivan", "jana")
+    pages = [site.person(browser, name) for name in ("hannah", "ivan", "jana")]
+    for page in pages:
+        join(page, site.server.base_url, meeting.id, media=False)
+    for page in pages:
+        in_call(page, 3)
+    secret = f"the launch code is {secrets.token_hex(8)}"
+    sender = pages[1]
+    sender.get_by_role("button", name="Chat").click()
+    sender.get_by_label("Message").fill(secret)
+    sender.get_by_role("button", name="Send").click()
+    for page in pages:
+        expect(page.locator("#chat-log")).to_contain_text(secret, timeout=TIMEOUT_MS)
+    host = pages[0]
+    host.get_by_role("button", name="End meeting for everyone").click()
+    for page in pages:
+        expect(page.locator("#over-message")).to_have_text(
+            "The meeting has ended.", timeout=TIMEOUT_MS
+        )
+        assert secret not in page.content()
+    site.server.stop()
+    site.services.db.dispose()
+    for path in site.server.data_dir.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+    assert secret not in site.server.log_text()
+
+
+def test_everyone_is_back_after_a_server_restart(site: Site, browser: Browser) -> None:
+    meeting = _meeting(site, "everyone", "ivan", "jana")
+    host = site.person(browser, "hannah")
+    join(host, site.server.base_url, meeting.id)
+    in_call(host, 1)
+    others = [site.person(browser, name) for name in ("ivan", "jana")]
+    for page in others:
+        join(page, site.server.base_url, meeting.id)
+        name = "Ivan" if page is others[0] else "Jana"
+        host.get_by_role("button", name=f"Admit {name}").click()
+        in_call(page, 1 + others.index(page) + 1)
+    pages = [host, *others]
+    _assert_media(pages)
+
+    site.server.stop(kill=True)
+    for page in pages:
+        expect(page.locator("#connection")).to_have_text(
+            "Connection lost. Reconnecting…", timeout=TIMEOUT_MS
+        )
+    site.server.start()
+    for page in pages:
+        expect(page.locator("#connection")).to_have_text("Connected", timeout=TIMEOUT_MS)
+        in_call(page, 3)  # straight back in: the lobby is not asked again
+    before = [total_frames(page) for page in pages]
+    _assert_media(pages)
+    for page, earlier in zip(pages, before, strict=True):
+        expect(page.locator("#lobby")).to_be_hidden()
+        assert total_frames(page) > 0, earlier
