@@ -100,6 +100,7 @@ class Hub:
         self._ended_at: dict[str, float] = {}
         self._revoking: set[tuple[str, int]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.idle_seconds = IDLE_SECONDS
 
     # -- connection lifecycle --------------------------------------------------------
     async def run(self, websocket: WebSocket, entry: Entry) -> None:
@@ -235,7 +236,7 @@ class Hub:
         strikes = 0
         while not connection.closing:
             try:
-                frame = await asyncio.wait_for(connection.websocket.receive(), IDLE_SECONDS)
+                frame = await asyncio.wait_for(connection.websocket.receive(), self.idle_seconds)
             except TimeoutError:
                 connection.close(CloseCode.TIMEOUT, "no answer to ping")
                 return

@@ -279,3 +279,17 @@ def test_version_and_hello_checks(room: Meeting, host: User, meeting: MeetingRec
     with room.connect(host, meeting.id) as peer:
         peer.send({"type": "chat", "text": "hi"})
         assert peer.until("error")["code"] == "hello_expected"
+
+
+def test_a_participant_who_vanishes_is_dropped(
+    room: Meeting, host: User, meeting: MeetingRecord, services: Services
+) -> None:
+    ivan = services.accounts.by_username("ivan")
+    hub = room.client.app.state.hub
+    with room.join(host, meeting.id) as h:
+        h.until("welcome")
+        hub.idle_seconds = 0.5  # production: 25 s without any message, not even a pong
+        with room.join(ivan, meeting.id) as silent:
+            silent.until("welcome")
+            assert silent.closed_with() == 4013
+        assert h.until("participant_left")["reason"] == "disconnected"
