@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from argon2 import Parameters
 
+from conclave.accounts.identity import IdentityKeys
 from conclave.accounts.passwords import Passwords
 from conclave.accounts.service import AccountService
 from conclave.accounts.throttle import Throttle
@@ -32,6 +33,7 @@ class Services:
     meetings: MeetingService
     invitations: InvitationService
     access: AccessService
+    identities: IdentityKeys
     mailer: Mailer
     catalogs: Catalogs
     secret: bytes
@@ -63,6 +65,7 @@ def build_services(
         meetings=meetings,
         invitations=InvitationService(db, meetings, passwords, settings.invitations, clock),
         access=AccessService(db, passwords, password_throttle, clock),
+        identities=IdentityKeys(db, clock),
         mailer=Mailer(settings.smtp),
         catalogs=Catalogs(),
         secret=server_secret(settings.data_dir),

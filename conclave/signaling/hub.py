@@ -8,6 +8,9 @@ connection's socket is written only by its own writer task (``connection.py``).
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import logging
 import secrets
 import time
@@ -17,7 +20,7 @@ from dataclasses import dataclass, field
 from fastapi.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from conclave.errors import NotFound, RateLimited
+from conclave.errors import InvalidInput, NotFound, RateLimited
 from conclave.meetings.access import Decision
 from conclave.meetings.resume import ResumeTokens
 from conclave.services import Services
@@ -101,12 +104,18 @@ class Hub:
         self._revoking: set[tuple[str, int]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.idle_seconds = IDLE_SECONDS
+        self._uid_key = hmac.new(services.secret, b"conclave uid", hashlib.sha256).digest()
+        self._uids: dict[str, int] = {}
 
     # -- connection lifecycle --------------------------------------------------------
     async def run(self, websocket: WebSocket, entry: Entry) -> None:
         """Serve one accepted WebSocket until it closes."""
         hello = await self._receive_hello(websocket)
         if hello is None:
+            return
+        if hello.identity is not None and not await self._register(
+            websocket, entry, hello.identity
+        ):
             return
         decision = await self._decide(websocket, entry, hello)
         if decision is None:
@@ -186,6 +195,21 @@ class Hub:
             return Decision("admit", "resumed", decision.meeting, decision.host)
         return decision
 
+    async def _register(self, websocket: WebSocket, entry: Entry, identity: str) -> bool:
+        try:
+            await run_in_threadpool(self.services.identities.register, entry.user.id, identity)
+        except InvalidInput as error:
+            await _refuse(websocket, CloseCode.PROTOCOL_ERROR, "invalid", error.text)
+            return False
+        return True
+
+    def uid(self, user_id: int) -> str:
+        """A stable pseudonym of the account, shown to other participants."""
+        digest = hmac.new(self._uid_key, str(user_id).encode(), hashlib.sha256).digest()
+        uid = base64.urlsafe_b64encode(digest[:12]).decode()
+        self._uids[uid] = user_id
+        return uid
+
     def _resume_valid(self, entry: Entry, token: str) -> bool:
         issued = self.resume.issued_at(token, entry.meeting_id, entry.user.id)
         ended = self._ended_at.get(entry.meeting_id, 0.0)
@@ -195,7 +219,7 @@ class Hub:
         self, connection: Connection, entry: Entry, decision: Decision, hello: p.ClientHello
     ) -> None:
         room = self._room(entry.meeting_id)
-        user_key = str(entry.user.id)
+        user_key = self.uid(entry.user.id)
         if user_key in room.state.removed:
             self._apply(room, Reinvited(user_key))  # the access decision says: invited again
         previous = self._same_session(room, connection.session_id)
@@ -308,8 +332,9 @@ class Hub:
                             room.connections[pid].send(text)
                 case Close(pid=pid, code=code, reason=reason):
                     self._close(room, pid, code, reason)
-                case RevokeAccess(user_id=user_id):
-                    self._revoke(room.state.meeting_id, int(user_id))
+                case RevokeAccess(user_id=uid):
+                    if uid in self._uids:
+                        self._revoke(room.state.meeting_id, self._uids[uid])
                 case _:  # MeetingEnded
                     self._ended_at[room.state.meeting_id] = time.time()
         if room.empty or (room.state.ended and not room.connections):

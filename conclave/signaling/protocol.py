@@ -25,6 +25,8 @@ MAX_SIGNAL_BYTES: Final = 32 * 1024
 MAX_SIGNAL_DEPTH: Final = 32
 MAX_RESUME_CHARS: Final = 128
 MAX_PASSWORD_CHARS: Final = 128
+MAX_IDENTITY_CHARS: Final = 200
+BASE64_PATTERN: Final = r"^[A-Za-z0-9+/]+={0,2}$"
 PID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,32}$"
 RESUME_PATTERN: Final = r"^[A-Za-z0-9_-]{1,128}$"
 
@@ -71,6 +73,7 @@ class _ClientModel(BaseModel):
 class ClientHello(_ClientModel):
     type: Literal["hello"] = "hello"
     version: int
+    identity: str | None = Field(None, max_length=MAX_IDENTITY_CHARS, pattern=BASE64_PATTERN)
     resume: str | None = Field(None, max_length=MAX_RESUME_CHARS, pattern=RESUME_PATTERN)
     password: str | None = Field(None, max_length=MAX_PASSWORD_CHARS, repr=False)
 
@@ -306,9 +309,11 @@ class _ServerModel(BaseModel):
 
 
 class ParticipantInfo(_ServerModel):
-    """One participant as the others see it. ``host``: may moderate."""
+    """One participant as the others see it. ``host``: may moderate. ``uid``: a stable,
+    pseudonymous id of the account (clients pin identity keys to it)."""
 
     pid: str
+    uid: str
     name: str
     role: ParticipantRole
     host: bool
@@ -328,6 +333,7 @@ class Welcome(_ServerModel):
     type: Literal["welcome"] = "welcome"
     version: int = PROTOCOL_VERSION
     you: str
+    uid: str
     role: ParticipantRole
     host: bool
     participants: tuple[ParticipantInfo, ...]

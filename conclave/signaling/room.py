@@ -61,6 +61,7 @@ class Participant:
     def info(self) -> p.ParticipantInfo:
         return p.ParticipantInfo(
             pid=self.pid,
+            uid=self.user_id,
             name=self.name,
             role=self.role,
             host=self.host,

@@ -120,6 +120,7 @@ def _enter(state: RoomState, who: Participant, token: str) -> Outcome:
     """Seat an admitted participant: welcome (listing the others), tell the others."""
     welcome = p.Welcome(
         you=who.pid,
+        uid=who.user_id,
         role=who.role,
         host=who.host,
         locked=state.locked,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from starlette.websockets import WebSocketDisconnect
 
 from conclave.meetings.service import MeetingDraft
@@ -52,6 +55,7 @@ def test_two_members_meet_and_signal(
             mine = i.until("welcome")
             assert [x["name"] for x in mine["participants"]] == ["Hannah"]
             joined = h.until("participant_joined")["participant"]
+            assert joined["uid"] == mine["uid"] and len(joined.pop("uid")) == 16
             assert joined == {
                 "pid": mine["you"],
                 "name": "Ivan",
@@ -293,3 +297,20 @@ def test_a_participant_who_vanishes_is_dropped(
             silent.until("welcome")
             assert silent.closed_with() == 4013
         assert h.until("participant_left")["reason"] == "disconnected"
+
+
+def test_identity_keys_are_registered_and_bad_ones_refused(
+    room: Meeting, host: User, meeting: MeetingRecord, services: Services
+) -> None:
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    spki = base64.b64encode(key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))
+    with room.join(host, meeting.id, identity=spki.decode()) as h:
+        h.until("welcome")
+    assert services.identities.of(host.id) == [spki.decode()]
+    wrong_curve = ec.generate_private_key(ec.SECP384R1()).public_key()
+    other = wrong_curve.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    for bad in (base64.b64encode(other).decode(), base64.b64encode(b"junk").decode()):
+        with room.join(host, meeting.id, identity=bad) as peer:
+            assert peer.until("error")["message"] == "The identity key is not valid."
+            assert peer.closed_with() == 4000
+    assert services.identities.of(host.id) == [spki.decode()]

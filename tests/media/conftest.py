@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,12 +74,19 @@ class Site:
     server: LiveServer
     services: Services
 
-    def person(self, browser: Browser, username: str) -> Page:
-        """A new browser profile signed in as ``username``."""
+    def person(
+        self,
+        browser: Browser,
+        username: str,
+        setup: Callable[[BrowserContext], None] | None = None,
+    ) -> Page:
+        """A new browser profile signed in as ``username``; ``setup`` instruments it."""
         user = self.services.accounts.by_username(username)
         token = self.services.accounts.start_session(user)
         context: BrowserContext = browser.new_context(ignore_https_errors=True, locale="en-GB")
         context.add_init_script(RECORD_CONNECTIONS)
+        if setup is not None:
+            setup(context)
         context.add_cookies(
             [
                 {

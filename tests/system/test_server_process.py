@@ -17,7 +17,9 @@ FINGERPRINT = re.compile(r"SHA-256 fingerprint:\n  ([0-9A-F:]{95})")
 SETUP = re.compile(r"https://127\.0\.0\.1:\d+/setup/([A-Za-z0-9_-]{43})")
 
 
-def test_first_start_prints_fingerprint_and_setup_link_and_reuses_the_certificate(tmp_path: Path) -> None:
+def test_first_start_prints_fingerprint_and_setup_link_and_reuses_the_certificate(
+    tmp_path: Path,
+) -> None:
     server = LiveServer(tmp_path / "data", tmp_path)
     server.start()
     try:
@@ -35,7 +37,9 @@ def test_first_start_prints_fingerprint_and_setup_link_and_reuses_the_certificat
         again = FINGERPRINT.search(second)
         assert again and again.group(1) == fingerprint.group(1)
         assert SETUP.search(second).group(1) != setup.group(1)  # a fresh link; the old one is void
-        assert httpx.get(f"{server.base_url}/setup/{setup.group(1)}", verify=False).status_code == 404
+        assert (
+            httpx.get(f"{server.base_url}/setup/{setup.group(1)}", verify=False).status_code == 404
+        )
     finally:
         server.stop()
 
@@ -47,7 +51,9 @@ def test_plain_http_port_only_redirects(tmp_path: Path) -> None:
     )
     server.start()
     try:
-        response = httpx.get(f"http://127.0.0.1:{redirect_port}/login?next=/x", follow_redirects=False)
+        response = httpx.get(
+            f"http://127.0.0.1:{redirect_port}/login?next=/x", follow_redirects=False
+        )
         assert response.status_code == 308
         assert response.headers["location"] == f"{server.base_url}/login"
         assert response.content == b""
@@ -84,7 +90,10 @@ def test_logs_hold_no_passwords_tokens_or_full_addresses(tmp_path: Path) -> None
             )
             assert created.status_code == 303
             session = client.cookies.get("__Host-conclave-session")
-            client.post("/login", data={"csrf_token": csrf, "username": "root", "password": "wrong-" + PASSWORD})
+            client.post(
+                "/login",
+                data={"csrf_token": csrf, "username": "root", "password": "wrong-" + PASSWORD},
+            )
     finally:
         server.stop()
     err = "".join(p.read_text() for p in tmp_path.glob("server-*.err"))

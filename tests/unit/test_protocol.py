@@ -230,10 +230,26 @@ def test_close_codes() -> None:
 # --- server messages ------------------------------------------------------------------------
 
 ANN = p.ParticipantInfo(
-    pid="p1", name="Ann", role="member", host=True, mic=False, cam=True, screen=False, hand=False
+    pid="p1",
+    uid="u1",
+    name="Ann",
+    role="member",
+    host=True,
+    mic=False,
+    cam=True,
+    screen=False,
+    hand=False,
 )
 SERVER: list[p.ServerMessage] = [
-    p.Welcome(you="p2", role="guest", host=False, participants=(ANN,), locked=False, resume="tok"),
+    p.Welcome(
+        you="p2",
+        uid="u2",
+        role="guest",
+        host=False,
+        participants=(ANN,),
+        locked=False,
+        resume="tok",
+    ),
     p.Lobby(reason="guests wait for a host"),
     p.Admitted(),
     p.Denied(reason="no"),
@@ -274,11 +290,13 @@ def test_server_json_exact() -> None:
         "type": "welcome",
         "version": 1,
         "you": "p2",
+        "uid": "u2",
         "role": "guest",
         "host": False,
         "participants": [
             {
                 "pid": "p1",
+                "uid": "u1",
                 "name": "Ann",
                 "role": "member",
                 "host": True,

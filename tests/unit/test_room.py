@@ -86,7 +86,13 @@ def test_first_participant_gets_an_empty_welcome() -> None:
     h.do(r.Join("a", "user-a", "A", "admin", True, "admit", "", "token-a"))
     [welcome] = h.got("a")
     assert welcome == p.Welcome(
-        you="a", role="member", host=True, participants=(), locked=False, resume="token-a"
+        you="a",
+        uid="user-a",
+        role="member",
+        host=True,
+        participants=(),
+        locked=False,
+        resume="token-a",
     )
     assert list(h.state.participants) == ["a"]
 

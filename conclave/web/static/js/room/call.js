@@ -30,7 +30,7 @@ export class Call extends EventTarget {
   /**
    * @param {string} selfPid
    * @param {(to: string, payload: object) => void} signal  sends a `signal` message
-   * @param {{iceServers?: RTCIceServer[], hooks?: Hooks}} [options]
+   * @param {{iceServers?: RTCIceServer[], hooks?: Hooks, encodedStreams?: boolean}} [options]
    */
   constructor(selfPid, signal, options = {}) {
     super();
@@ -38,6 +38,7 @@ export class Call extends EventTarget {
     this.signal = signal;
     this.iceServers = options.iceServers || [];
     this.hooks = options.hooks || {};
+    this.encodedStreams = Boolean(options.encodedStreams);
     /** @type {Map<string, Peer>} */
     this.peers = new Map();
     /** @type {Record<SlotKind, MediaStreamTrack | null>} */
@@ -118,7 +119,10 @@ class Peer {
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.closed = false;
-    this.pc = new RTCPeerConnection({ iceServers: call.iceServers, bundlePolicy: "max-bundle" });
+    /** @type {RTCConfiguration & {encodedInsertableStreams?: boolean}} */
+    const config = { iceServers: call.iceServers, bundlePolicy: "max-bundle" };
+    if (call.encodedStreams) config.encodedInsertableStreams = true;
+    this.pc = new RTCPeerConnection(config);
     this.pc.addEventListener("negotiationneeded", () => this.#offer());
     this.pc.addEventListener("icecandidate", ({ candidate }) => {
       if (candidate) call.signal(pid, { candidate: candidate.toJSON() });
@@ -145,6 +149,7 @@ class Peer {
    */
   #prepare(transceiver, kind) {
     if (transceiver.direction !== "sendrecv") transceiver.direction = "sendrecv";
+    if (kind !== "audio") preferVp8(transceiver);
     this.call.hooks.sender?.(transceiver.sender, kind);
     this.call.hooks.receiver?.(transceiver.receiver, kind, this.pid);
     const track = this.call.local[kind];
@@ -220,5 +225,22 @@ class Peer {
   close() {
     this.closed = true;
     this.pc.close();
+  }
+}
+
+/**
+ * Encrypted frames must be packetised without looking inside them: VP8's packetiser does
+ * not, H.264's does. So video prefers VP8.
+ * @param {RTCRtpTransceiver} transceiver
+ */
+function preferVp8(transceiver) {
+  const codecs = RTCRtpReceiver.getCapabilities("video")?.codecs;
+  if (!codecs || !transceiver.setCodecPreferences) return;
+  const vp8 = codecs.filter((c) => c.mimeType.toLowerCase() === "video/vp8");
+  const rest = codecs.filter((c) => c.mimeType.toLowerCase() !== "video/vp8");
+  try {
+    transceiver.setCodecPreferences([...vp8, ...rest]);
+  } catch {
+    // keep the browser's order
   }
 }

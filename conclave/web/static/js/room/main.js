@@ -12,8 +12,11 @@ import { Stage } from "./ui/stage.js";
 import { People } from "./ui/people.js";
 import { Chat } from "./ui/chat.js";
 import { Devices } from "./ui/devices.js";
+import { E2EE, transformSupport } from "../e2ee/session.js";
+import { KeyManager } from "../e2ee/keys.js";
 
 const LEVEL_POLL_MS = 500;
+const PENDING_CHAT_MS = 15000;
 /** Close codes whose meaning the user must see; others were explained by an `error`. */
 const CLOSE_MESSAGES = /** @type {Record<number, string>} */ ({
   1000: "left", 4009: "replaced", 4010: "kicked", 4011: "ended", 4012: "denied", 4030: "full",
@@ -23,11 +26,17 @@ class Room {
   constructor() {
     const root = byId("room");
     this.meetingId = root.dataset.meetingId || "";
+    this.account = root.dataset.account || "";
+    this.e2eeRequired = root.dataset.e2eeRequired === "true";
+    /** @type {E2EE | null} */
+    this.e2ee = null;
+    /** Server messages are handled one after another, even when a handler awaits. */
+    this.inbox = Promise.resolve();
     this.media = new LocalMedia();
     this.stage = new Stage(byId("grid"));
     this.people = new People(byId("people"), byId("count"), byId("lobby-requests"), (m) => this.send(m));
     this.chat = new Chat(byId("chat-log"), byId("chat-form"), byId("chat-input"), byId("chat-error"),
-      (text) => this.send({ type: "chat", text }));
+      (text) => this.#sendChat(text));
     this.devices = new Devices(this.media, (kind, track) => this.#published(kind, track));
     /** @type {SignalingClient | null} */
     this.signaling = null;
@@ -42,6 +51,8 @@ class Room {
     this.lastError = "";
     /** @type {Map<string, MediaStreamTrack>} */
     this.screens = new Map();
+    /** @type {{sealed: string, item: HTMLElement, until: number}[]} */
+    this.pendingChat = [];
   }
 
   start() {
@@ -50,6 +61,12 @@ class Room {
       byId("join").setAttribute("disabled", "");
       return;
     }
+    if (this.e2eeRequired && !transformSupport()) {
+      this.#prejoinError(t("no_e2ee"));
+      byId("join").setAttribute("disabled", "");
+      return;
+    }
+    byId("codes-match").addEventListener("click", () => this.e2ee?.markVerified());
     this.devices.bind();
     byId("join-form").addEventListener("submit", (event) => {
       event.preventDefault();
@@ -79,19 +96,38 @@ class Room {
     return this.signaling?.send(message) ?? false;
   }
 
-  #join() {
+  async #join() {
+    byId("join").setAttribute("disabled", "");
     const password = /** @type {HTMLInputElement | null} */ (document.getElementById("meeting-password"));
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const url = `${scheme}//${location.host}/ws/meetings/${encodeURIComponent(this.meetingId)}`;
-    this.signaling = new SignalingClient(url, { password: password?.value });
-    this.signaling.addEventListener("message", (event) => this.#onMessage(/** @type {CustomEvent} */ (event).detail));
+    let identity;
+    if (this.e2eeRequired) {
+      this.e2ee = new E2EE({ account: this.account, meetingId: this.meetingId, signal: (to, payload) => this.send({ type: "signal", to, payload }) });
+      this.e2ee.addEventListener("change", () => {
+        this.#showE2EE();
+        this.inbox = this.inbox.then(() => this.#retryChat());
+      });
+      identity = (await KeyManager.create(this.account, this.meetingId)).identitySpki;
+    }
+    this.signaling = new SignalingClient(url, { password: password?.value, identity });
+    this.signaling.addEventListener("message", (event) => {
+      const message = /** @type {CustomEvent} */ (event).detail;
+      this.inbox = this.inbox.then(() => this.#onMessage(message)).catch((error) => console.warn(error));
+    });
     this.signaling.addEventListener("state", (event) => this.#onState(/** @type {CustomEvent} */ (event).detail));
-    byId("join").setAttribute("disabled", "");
     this.signaling.connect();
   }
 
+  /** @param {string} text */
+  #sendChat(text) {
+    if (!this.e2ee) return this.send({ type: "chat", text });
+    this.e2ee.encryptChat(text).then((sealed) => this.send({ type: "chat", text: sealed }));
+    return true;
+  }
+
   /** @param {{type: string, [key: string]: any}} m */
-  #onMessage(m) {
+  async #onMessage(m) {
     switch (m.type) {
       case "session":
         this.iceServers = m.ice_servers.map((/** @type {any} */ s) => ({ urls: s.urls, username: s.username ?? undefined, credential: s.credential ?? undefined }));
@@ -101,10 +137,11 @@ class Room {
         showSection("lobby");
         break;
       case "welcome":
-        this.#welcome(m);
+        await this.#welcome(m);
         break;
       case "participant_joined":
         this.#addPerson(m.participant);
+        await this.e2ee?.addPeer(m.participant.pid, m.participant.uid, true);
         this.#notice(t("joined", { name: m.participant.name }));
         break;
       case "participant_updated":
@@ -112,18 +149,21 @@ class Room {
         break;
       case "participant_left":
         this.#removePerson(m.pid);
+        await this.e2ee?.removePeer(m.pid);
         break;
       case "lobby_waiting":
         this.people.showLobby(m.entries);
         break;
       case "signal":
-        this.call?.receive(m.from, m.payload);
+        if (m.payload.e2ee) await this.e2ee?.receive(m.from, m.payload.e2ee);
+        else await this.call?.receive(m.from, m.payload);
         break;
       case "chat":
-        this.chat.add(m, m.from === this.selfPid);
+        await this.#receiveChat(m);
         break;
       case "chat_cleared":
         this.chat.clear();
+        this.pendingChat = [];
         this.#notice(t("chat_cleared"));
         break;
       case "muted":
@@ -145,15 +185,47 @@ class Room {
     }
   }
 
-  /** @param {{you: string, host: boolean, participants: any[]}} m */
-  #welcome(m) {
+  /**
+   * A chat message that arrives before its sender's key is shown as "decrypting" and
+   * opened when the key arrives (or marked undecryptable after a while).
+   * @param {{name: string, text: string, ts: number, from: string}} m
+   */
+  async #receiveChat(m) {
+    if (!this.e2ee) {
+      this.chat.add(m, m.from === this.selfPid);
+      return;
+    }
+    const text = await this.e2ee.decryptChat(m.text);
+    const item = this.chat.add({ ...m, text: text ?? t("decrypting") }, m.from === this.selfPid);
+    if (text === null) this.pendingChat.push({ sealed: m.text, item, until: Date.now() + PENDING_CHAT_MS });
+  }
+
+  async #retryChat() {
+    if (!this.e2ee || this.pendingChat.length === 0) return;
+    const waiting = this.pendingChat;
+    this.pendingChat = [];
+    for (const entry of waiting) {
+      const text = await this.e2ee.decryptChat(entry.sealed);
+      if (text !== null) this.chat.update(entry.item, text);
+      else if (Date.now() > entry.until) this.chat.update(entry.item, t("undecryptable"));
+      else this.pendingChat.push(entry);
+    }
+  }
+
+  /** @param {{you: string, uid: string, host: boolean, participants: any[]}} m */
+  async #welcome(m) {
     this.call?.disconnectAll();
     this.stage.clear();
     this.people.clear();
     this.selfPid = m.you;
     this.people.selfPid = m.you;
     this.#setHost(m.host);
-    this.call = new Call(m.you, (to, payload) => this.send({ type: "signal", to, payload }), { iceServers: this.iceServers });
+    await this.e2ee?.start(m.you, m.uid);
+    this.call = new Call(m.you, (to, payload) => this.send({ type: "signal", to, payload }), {
+      iceServers: this.iceServers,
+      hooks: this.e2ee?.hooks,
+      encodedStreams: this.e2ee?.support === "streams",
+    });
     this.call.addEventListener("track", (event) => this.#onTrack(/** @type {CustomEvent} */ (event).detail));
     for (const kind of /** @type {const} */ (["audio", "camera", "screen"])) {
       const track = kind === "audio" ? this.media.audio : kind === "camera" ? this.media.camera : this.media.screen;
@@ -164,8 +236,10 @@ class Room {
     this.people.upsert(this.#selfInfo());
     for (const person of m.participants) {
       this.#addPerson(person);
+      await this.e2ee?.addPeer(person.pid, person.uid, false);
       this.call.connect(person.pid);
     }
+    this.#showE2EE();
     this.#publishState();
     showSection("call");
     this.devices.syncButtons();
@@ -310,6 +384,7 @@ class Room {
     this.stage.clear();
     this.people.clear();
     this.chat.clear();
+    this.pendingChat = [];
     byId("over-message").textContent = message;
     showSection("over");
   }
@@ -324,6 +399,26 @@ class Room {
 
   leave() {
     this.signaling?.leave();
+  }
+
+  /** The encryption state, always visible: badge, security code, per-person warnings. */
+  #showE2EE() {
+    const badge = byId("e2ee-state");
+    const code = byId("security-code");
+    if (!this.e2ee) {
+      badge.textContent = t("e2ee_off");
+      badge.className = "badge warning";
+      byId("verify").hidden = true;
+      return;
+    }
+    const state = this.e2ee.state();
+    const problems = [...state.peers.values()].some((p) => ["changed", "invalid", "failing"].includes(p.status) || p.theyFail);
+    const text = problems ? t("e2ee_problem") : state.verified ? t("e2ee_verified") : t("e2ee_unverified");
+    if (badge.textContent !== text) badge.textContent = text;
+    badge.className = problems ? "badge warning" : state.verified ? "badge ok" : "badge";
+    if (code.textContent !== state.code) code.textContent = state.code;
+    this.people.keyStatus = new Map([...state.peers].map(([pid, p]) => [pid, p.theyFail ? "they_fail" : p.verified ? "verified" : p.status]));
+    this.people.render();
   }
 
   /**

@@ -23,12 +23,13 @@ const RETRY_MAX_MS = 5000;
 export class SignalingClient extends EventTarget {
   /**
    * @param {string} url  the wss:// URL of the meeting's socket
-   * @param {{password?: string, WebSocketClass?: typeof WebSocket}} [options]
+   * @param {{password?: string, identity?: string, WebSocketClass?: typeof WebSocket}} [options]
    */
   constructor(url, options = {}) {
     super();
     this.url = url;
     this.password = options.password || undefined;
+    this.identity = options.identity || undefined;
     this.WebSocketClass = options.WebSocketClass || WebSocket;
     /** @type {string | undefined} */
     this.resumeToken = undefined;
@@ -74,6 +75,7 @@ export class SignalingClient extends EventTarget {
       const hello = { type: "hello", version: PROTOCOL_VERSION };
       if (this.resumeToken) hello.resume = this.resumeToken;
       if (this.password) hello.password = this.password;
+      if (this.identity) hello.identity = this.identity;
       socket.send(JSON.stringify(hello));
     });
     socket.addEventListener("message", (event) => this.#receive(event.data));

@@ -49,6 +49,17 @@ export class Chat {
     item.append(make("span", { class: "text" }, message.text));
     this.log.append(item);
     item.scrollIntoView({ block: "nearest" });
+    return item;
+  }
+
+  /**
+   * Replace the text of a message shown earlier (e.g. once it could be decrypted).
+   * @param {HTMLElement} item
+   * @param {string} text
+   */
+  update(item, text) {
+    const element = item.querySelector(".text");
+    if (element) element.textContent = text;
   }
 
   /** @param {string} text */

@@ -28,6 +28,10 @@ export class People {
     this.people = new Map();
     this.selfPid = "";
     this.amHost = false;
+    /** @type {Map<string, string>} pid → e2ee status (see E2EE.state) */
+    this.keyStatus = new Map();
+    /** @type {Map<string, {signature: string, element: HTMLElement}>} */
+    this.elements = new Map();
   }
 
   /** @param {ParticipantInfo} person */
@@ -39,21 +43,38 @@ export class People {
   /** @param {string} pid */
   remove(pid) {
     this.people.delete(pid);
+    this.elements.delete(pid);
     this.render();
   }
 
   clear() {
     this.people.clear();
+    this.elements.clear();
     this.requests.replaceChildren();
     this.render();
   }
 
+  /** Update the list in place: unchanged entries keep their elements (and focus). */
   render() {
-    this.count.textContent = t("participants", { count: this.people.size });
+    const count = t("participants", { count: this.people.size });
+    if (this.count.textContent !== count) this.count.textContent = count;
     const items = [...this.people.values()]
       .sort((a, b) => Number(b.pid === this.selfPid) - Number(a.pid === this.selfPid) || a.name.localeCompare(b.name))
-      .map((person) => this.#item(person));
-    this.list.replaceChildren(...items);
+      .map((person) => this.#cached(person));
+    const current = [...this.list.children];
+    if (current.length !== items.length || current.some((element, i) => element !== items[i])) {
+      this.list.replaceChildren(...items);
+    }
+  }
+
+  /** @param {ParticipantInfo} person */
+  #cached(person) {
+    const signature = JSON.stringify([person, this.amHost, this.selfPid, this.keyStatus.get(person.pid) || ""]);
+    const known = this.elements.get(person.pid);
+    if (known && known.signature === signature) return known.element;
+    const element = this.#item(person);
+    this.elements.set(person.pid, { signature, element });
+    return element;
   }
 
   /** @param {ParticipantInfo} person */
@@ -70,6 +91,11 @@ export class People {
       person.screen ? t("screen") : "",
     ].filter(Boolean);
     item.append(make("span", { class: "states" }, states.join(" · ")));
+    const keys = this.keyStatus.get(person.pid);
+    if (keys) {
+      const loud = ["changed", "invalid", "failing", "they_fail"].includes(keys);
+      item.append(make("span", { class: loud ? "keys warning" : "keys", "data-e2ee": keys, role: loud ? "alert" : "note" }, t(`keys_${keys}`)));
+    }
     if (person.hand) item.classList.add("hand");
     if (this.amHost && !self) item.append(this.#moderation(person));
     return item;

@@ -1,0 +1,170 @@
+// @ts-check
+/**
+ * Key agreement between participants (docs/e2ee.md):
+ * - a long-term identity key pair per browser profile and account (ECDSA P-256,
+ *   non-extractable, IndexedDB);
+ * - per meeting, an ephemeral ECDH P-256 key pair whose public key is signed by the
+ *   identity key, bound to the meeting, the account's uid and the connection's pid;
+ * - per pair of participants, a wrapping key: HKDF over the ECDH secret, AES-GCM;
+ * - each sender's media key is sent to each other participant wrapped under it.
+ * The server relays these messages and can read none of the keys.
+ */
+import { identityFor } from "./store.js";
+
+const encoder = new TextEncoder();
+
+/** @param {ArrayBuffer | Uint8Array} bytes */
+export function toBase64(bytes) {
+  return btoa(String.fromCharCode(...new Uint8Array(bytes)));
+}
+
+/** @param {string} text */
+export function fromBase64(text) {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+/**
+ * @typedef {{type: "hello", identity: string, ephemeral: string, signature: string}} Hello
+ * @typedef {{type: "key", kid: number, iv: string, data: string}} WrappedKey
+ */
+
+export class KeyManager {
+  /**
+   * @param {string} account
+   * @param {string} meetingId
+   */
+  static async create(account, meetingId) {
+    const identity = await identityFor(account);
+    const ephemeral = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, false, [
+      "deriveBits",
+    ]);
+    const spki = toBase64(await crypto.subtle.exportKey("spki", identity.publicKey));
+    const raw = toBase64(await crypto.subtle.exportKey("raw", ephemeral.publicKey));
+    return new KeyManager(meetingId, identity, ephemeral, spki, raw);
+  }
+
+  /**
+   * @param {string} meetingId
+   * @param {CryptoKeyPair} identity
+   * @param {CryptoKeyPair} ephemeral
+   * @param {string} identitySpki
+   * @param {string} ephemeralRaw
+   */
+  constructor(meetingId, identity, ephemeral, identitySpki, ephemeralRaw) {
+    this.meetingId = meetingId;
+    this.identity = identity;
+    this.ephemeral = ephemeral;
+    this.identitySpki = identitySpki;
+    this.ephemeralRaw = ephemeralRaw;
+    /** @type {Map<string, CryptoKey>} pid → wrapping key */
+    this.wrapKeys = new Map();
+  }
+
+  /** What is signed: the ephemeral key bound to this meeting, account and connection. */
+  #statement(/** @type {string} */ uid, /** @type {string} */ pid, /** @type {string} */ ephemeral) {
+    return encoder.encode(`conclave e2ee v1\n${this.meetingId}\n${uid}\n${pid}\n${ephemeral}`);
+  }
+
+  /**
+   * @param {string} selfUid
+   * @param {string} selfPid
+   * @returns {Promise<Hello>}
+   */
+  async hello(selfUid, selfPid) {
+    const signature = await crypto.subtle.sign(
+      { name: "ECDSA", hash: "SHA-256" },
+      this.identity.privateKey,
+      this.#statement(selfUid, selfPid, this.ephemeralRaw),
+    );
+    return { type: "hello", identity: this.identitySpki, ephemeral: this.ephemeralRaw, signature: toBase64(signature) };
+  }
+
+  /**
+   * Check a participant's hello and derive the pairwise wrapping key. Throws if the
+   * signature does not verify.
+   * @param {string} selfPid
+   * @param {string} pid
+   * @param {string} uid
+   * @param {Hello} hello
+   */
+  async accept(selfPid, pid, uid, hello) {
+    const identity = await crypto.subtle.importKey("spki", fromBase64(hello.identity), { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+    const valid = await crypto.subtle.verify(
+      { name: "ECDSA", hash: "SHA-256" },
+      identity,
+      fromBase64(hello.signature),
+      this.#statement(uid, pid, hello.ephemeral),
+    );
+    if (!valid) throw new Error("the ephemeral key is not signed by the identity key");
+    const theirs = await crypto.subtle.importKey("raw", fromBase64(hello.ephemeral), { name: "ECDH", namedCurve: "P-256" }, false, []);
+    const secret = await crypto.subtle.deriveBits({ name: "ECDH", public: theirs }, this.ephemeral.privateKey, 256);
+    const base = await crypto.subtle.importKey("raw", secret, "HKDF", false, ["deriveKey"]);
+    const pair = [selfPid, pid].sort().join("\n");
+    const wrapKey = await crypto.subtle.deriveKey(
+      { name: "HKDF", hash: "SHA-256", salt: encoder.encode(this.meetingId), info: encoder.encode(`conclave wrap v1\n${pair}`) },
+      base,
+      { name: "AES-GCM", length: 128 },
+      false,
+      ["encrypt", "decrypt"],
+    );
+    this.wrapKeys.set(pid, wrapKey);
+  }
+
+  /** @param {string} pid */
+  forget(pid) {
+    this.wrapKeys.delete(pid);
+  }
+
+  /**
+   * @param {string} selfPid
+   * @param {string} pid
+   * @param {number} kid
+   * @param {Uint8Array} key
+   * @returns {Promise<WrappedKey | null>}
+   */
+  async wrap(selfPid, pid, kid, key) {
+    const wrapKey = this.wrapKeys.get(pid);
+    if (!wrapKey) return null;
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const data = await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv, additionalData: encoder.encode(`${selfPid}>${pid}\n${kid}`) },
+      wrapKey,
+      key,
+    );
+    return { type: "key", kid, iv: toBase64(iv), data: toBase64(data) };
+  }
+
+  /**
+   * @param {string} selfPid
+   * @param {string} pid
+   * @param {WrappedKey} wrapped
+   * @returns {Promise<Uint8Array>}  throws if it does not verify
+   */
+  async unwrap(selfPid, pid, wrapped) {
+    const wrapKey = this.wrapKeys.get(pid);
+    if (!wrapKey) throw new Error("no key agreement with this participant yet");
+    const plain = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: fromBase64(wrapped.iv), additionalData: encoder.encode(`${pid}>${selfPid}\n${wrapped.kid}`) },
+      wrapKey,
+      fromBase64(wrapped.data),
+    );
+    return new Uint8Array(plain);
+  }
+}
+
+/**
+ * The security code: the same on every screen exactly when everybody holds the same set
+ * of identity keys, i.e. nobody is in the middle. 30 digits in groups of five.
+ * @param {string[]} identities  base64 SPKI of every participant, this browser's included
+ */
+export async function securityCode(identities) {
+  const sorted = [...new Set(identities)].sort();
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(sorted.join("\n"))));
+  const groups = [];
+  for (let i = 0; i < 30; i += 5) {
+    let value = 0n;
+    for (const byte of digest.slice(i, i + 5)) value = (value << 8n) | BigInt(byte);
+    groups.push(String(value % 100000n).padStart(5, "0"));
+  }
+  return groups.join(" ");
+}

@@ -1,0 +1,292 @@
+// @ts-check
+/**
+ * End-to-end encryption for one stay in a meeting: key agreement with every participant,
+ * this browser's media key (ratcheted when someone joins, replaced when someone leaves),
+ * the frame worker, chat encryption, the security code and the state the UI shows.
+ *
+ * E2EE messages travel inside `signal` payloads as `{e2ee: {...}}`; the server relays
+ * them without being able to read the keys inside.
+ *
+ * Events: `change` whenever `state()` may have changed.
+ */
+import { KeyManager, securityCode, toBase64, fromBase64 } from "./keys.js";
+import { KeyRing } from "./keyring.js";
+import { SFrameContext } from "./sframe.js";
+import { KEY_BYTES, chatKey, ratchet } from "./derive.js";
+import { contact, pin } from "./store.js";
+
+const SUITE = 4;
+const SWITCH_AFTER_LEAVE_MS = 1000;
+const FAILING_TICKS = 3;
+const CHAT_PREFIX = "e2ee:";
+const CHAT_METADATA = new TextEncoder().encode("chat");
+
+/**
+ * @typedef {"waiting" | "ok" | "changed" | "invalid" | "failing"} PeerStatus
+ * @typedef {{uid: string, identity: string, status: PeerStatus, verified: boolean,
+ *            theyFail: boolean, received: number, dropped: number, failTicks: number}} PeerKeys
+ */
+
+/** Which frame-transform API this browser has, or null (then it cannot join with E2EE). */
+export function transformSupport() {
+  if ("RTCRtpScriptTransform" in window) return "script";
+  // @ts-ignore: Chromium's older API
+  if (typeof RTCRtpSender !== "undefined" && "createEncodedStreams" in RTCRtpSender.prototype) return "streams";
+  return null;
+}
+
+export class E2EE extends EventTarget {
+  /**
+   * @param {{account: string, meetingId: string, signal: (to: string, payload: object) => void}} options
+   */
+  constructor({ account, meetingId, signal }) {
+    super();
+    this.account = account;
+    this.meetingId = meetingId;
+    this.signal = signal;
+    this.support = transformSupport();
+    this.worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+    this.worker.addEventListener("message", (event) => this.#stats(event.data));
+    /** @type {KeyManager | null} */
+    this.keys = null;
+    this.selfPid = "";
+    this.selfUid = "";
+    this.kid = 0;
+    this.key = new Uint8Array(0);
+    /** @type {Map<string, PeerKeys>} */
+    this.peers = new Map();
+    this.chatRing = new KeyRing(SUITE, chatKey);
+    /** @type {SFrameContext | null} */
+    this.chatSender = null;
+    this.chatCounter = 0n;
+    this.code = "";
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.switchTimer = undefined;
+  }
+
+  /** Frame transforms for the call's senders and receivers. */
+  get hooks() {
+    return {
+      sender: (/** @type {RTCRtpSender} */ sender, /** @type {string} */ kind) => this.#attach(sender, "send", "", kind),
+      receiver: (/** @type {RTCRtpReceiver} */ receiver, /** @type {string} */ kind, /** @type {string} */ pid) =>
+        this.#attach(receiver, "receive", pid, kind),
+    };
+  }
+
+  /**
+   * A new stay in the room (first welcome, or after reconnecting): fresh keys for all.
+   * @param {string} selfPid
+   * @param {string} selfUid
+   */
+  async start(selfPid, selfUid) {
+    this.selfPid = selfPid;
+    this.selfUid = selfUid;
+    this.keys = await KeyManager.create(this.account, this.meetingId);
+    for (const pid of this.peers.keys()) this.#forgetSender(pid);
+    this.peers.clear();
+    await this.#useKey(randomKid(), crypto.getRandomValues(new Uint8Array(KEY_BYTES)));
+    await this.#refreshCode();
+  }
+
+  /** The public identity key to register with the account (sent in `hello`). */
+  static async identity(/** @type {string} */ account, /** @type {string} */ meetingId) {
+    return (await KeyManager.create(account, meetingId)).identitySpki;
+  }
+
+  /**
+   * A participant to agree keys with.
+   * @param {string} pid
+   * @param {string} uid
+   * @param {boolean} joinedAfterUs  then everyone ratchets, so the newcomer cannot read the past
+   */
+  async addPeer(pid, uid, joinedAfterUs) {
+    if (!this.keys || this.peers.has(pid)) return;
+    this.peers.set(pid, { uid, identity: "", status: "waiting", verified: false, theyFail: false, received: 0, dropped: 0, failTicks: 0 });
+    if (joinedAfterUs) await this.#useKey(this.kid + 1, await ratchet(this.key));
+    this.signal(pid, { e2ee: await this.keys.hello(this.selfUid, this.selfPid) });
+    this.#changed();
+  }
+
+  /**
+   * Someone left or was removed: a fresh key that they never get.
+   * @param {string} pid
+   */
+  async removePeer(pid) {
+    if (!this.peers.delete(pid)) return;
+    this.keys?.forget(pid);
+    this.#forgetSender(pid);
+    const kid = randomKid();
+    const key = crypto.getRandomValues(new Uint8Array(KEY_BYTES));
+    await this.#sendKeyToAll(kid, key);
+    clearTimeout(this.switchTimer);
+    this.switchTimer = setTimeout(() => this.#useKey(kid, key), SWITCH_AFTER_LEAVE_MS);
+    await this.#refreshCode();
+  }
+
+  /**
+   * An `e2ee` signal payload from a participant.
+   * @param {string} from
+   * @param {any} message
+   */
+  async receive(from, message) {
+    const peer = this.peers.get(from);
+    if (!peer || !this.keys || typeof message !== "object" || message === null) return;
+    try {
+      if (message.type === "hello") await this.#hello(from, peer, message);
+      else if (message.type === "key") await this.#key(from, message);
+      else if (message.type === "status") peer.theyFail = Boolean(message.failing);
+    } catch (error) {
+      peer.status = "invalid";
+      console.warn("e2ee message from", from, "rejected:", error);
+    }
+    this.#changed();
+  }
+
+  /** @param {string} from @param {PeerKeys} peer @param {any} hello */
+  async #hello(from, peer, hello) {
+    if (!this.keys) return;
+    await this.keys.accept(this.selfPid, from, peer.uid, hello);
+    const pinned = await contact(this.account, peer.uid);
+    if (peer.identity && peer.identity !== hello.identity) peer.status = "changed";
+    else if (pinned && pinned.identity !== hello.identity) peer.status = "changed";
+    else peer.status = "ok";
+    peer.identity = hello.identity;
+    peer.verified = Boolean(pinned?.verified) && peer.status === "ok";
+    if (!pinned) await pin(this.account, peer.uid, { identity: hello.identity, verified: false });
+    const wrapped = await this.keys.wrap(this.selfPid, from, this.kid, this.key);
+    if (wrapped) this.signal(from, { e2ee: wrapped });
+    await this.#refreshCode();
+  }
+
+  /** @param {string} from @param {any} wrapped */
+  async #key(from, wrapped) {
+    if (!this.keys || !Number.isSafeInteger(wrapped.kid)) throw new Error("malformed key message");
+    const key = await this.keys.unwrap(this.selfPid, from, wrapped);
+    this.worker.postMessage({ kind: "receive-key", kid: wrapped.kid, key, pid: from });
+    await this.chatRing.add(wrapped.kid, key, from);
+  }
+
+  /** Everyone agreed the code matches: remember these contacts as verified. */
+  async markVerified() {
+    for (const peer of this.peers.values()) {
+      if (peer.status !== "ok") continue;
+      peer.verified = true;
+      await pin(this.account, peer.uid, { identity: peer.identity, verified: true });
+    }
+    this.#changed();
+  }
+
+  /** @param {string} text */
+  async encryptChat(text) {
+    if (!this.chatSender) throw new Error("no key yet");
+    const counter = this.chatCounter;
+    this.chatCounter += 1n;
+    const frame = await this.chatSender.encrypt(counter, CHAT_METADATA, new TextEncoder().encode(text));
+    return CHAT_PREFIX + toBase64(frame);
+  }
+
+  /**
+   * @param {string} text  what the server relayed
+   * @returns {Promise<string | null>}  null when it cannot be decrypted
+   */
+  async decryptChat(text) {
+    if (!text.startsWith(CHAT_PREFIX)) return null;
+    try {
+      const { plain } = await this.chatRing.decrypt(CHAT_METADATA, fromBase64(text.slice(CHAT_PREFIX.length)));
+      return new TextDecoder().decode(plain);
+    } catch {
+      return null;
+    }
+  }
+
+  /** What the UI shows. */
+  state() {
+    const peers = [...this.peers.entries()];
+    const ready = peers.every(([, p]) => p.status === "ok");
+    return {
+      encrypted: this.support !== null,
+      verified: ready && peers.every(([, p]) => p.verified),
+      code: this.code,
+      peers: new Map(peers),
+    };
+  }
+
+  /** @param {number} kid @param {Uint8Array} key */
+  async #useKey(kid, key) {
+    this.kid = kid;
+    this.key = key;
+    this.worker.postMessage({ kind: "send-key", kid, key });
+    this.chatSender = await SFrameContext.create(SUITE, await chatKey(key), BigInt(kid));
+    this.chatCounter = 0n;
+    await this.chatRing.add(kid, key, this.selfPid); // the server echoes our own messages
+  }
+
+  /** @param {number} kid @param {Uint8Array} key */
+  async #sendKeyToAll(kid, key) {
+    if (!this.keys) return;
+    for (const pid of this.peers.keys()) {
+      const wrapped = await this.keys.wrap(this.selfPid, pid, kid, key);
+      if (wrapped) this.signal(pid, { e2ee: wrapped });
+    }
+  }
+
+  /** @param {string} pid */
+  #forgetSender(pid) {
+    this.worker.postMessage({ kind: "forget-sender", pid });
+    this.chatRing.forget(pid);
+  }
+
+  async #refreshCode() {
+    if (!this.keys) return;
+    const identities = [this.keys.identitySpki, ...[...this.peers.values()].map((p) => p.identity).filter(Boolean)];
+    this.code = await securityCode(identities);
+    this.#changed();
+  }
+
+  /**
+   * @param {RTCRtpSender | RTCRtpReceiver} endpoint
+   * @param {"send" | "receive"} side
+   * @param {string} pid
+   * @param {string} kind
+   */
+  #attach(endpoint, side, pid, kind) {
+    if (this.support === "script") {
+      // @ts-ignore: RTCRtpScriptTransform is not in TypeScript's DOM library yet
+      endpoint.transform = new RTCRtpScriptTransform(this.worker, { side, pid, kind });
+    } else if (this.support === "streams") {
+      // @ts-ignore: Chromium's older API
+      const { readable, writable } = endpoint.createEncodedStreams();
+      this.worker.postMessage({ kind: "stream", side, pid, readable, writable }, [readable, writable]);
+    }
+  }
+
+  /** @param {any} stats */
+  #stats(stats) {
+    if (stats?.kind !== "stats") return;
+    for (const [pid, peer] of this.peers) {
+      const received = stats.received[pid] || 0;
+      const dropped = Object.values(stats.dropped[pid] || {}).reduce((a, b) => a + Number(b), 0);
+      const failing = dropped > peer.dropped && received === peer.received;
+      peer.failTicks = failing ? peer.failTicks + 1 : 0;
+      const wasFailing = peer.status === "failing";
+      if (peer.failTicks >= FAILING_TICKS && (peer.status === "ok" || peer.status === "waiting")) {
+        peer.status = "failing";
+      }
+      if (wasFailing && received > peer.received) peer.status = "ok";
+      if (wasFailing !== (peer.status === "failing")) this.signal(pid, { e2ee: { type: "status", failing: !wasFailing } });
+      peer.received = received;
+      peer.dropped = dropped;
+    }
+    this.dispatchEvent(new CustomEvent("stats", { detail: stats }));
+    this.#changed();
+  }
+
+  #changed() {
+    this.dispatchEvent(new CustomEvent("change"));
+  }
+}
+
+/** A random 32-bit key id base; ratchet steps count up from it. */
+function randomKid() {
+  return crypto.getRandomValues(new Uint32Array(1))[0] * 256;
+}
