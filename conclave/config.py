@@ -8,10 +8,19 @@ is the privacy-friendly choice, so no file is needed to start.
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -106,10 +115,111 @@ class IceServer(Section):
         return urls
 
 
+_ICE_INTERFACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+
+
+class JanusSettings(Section):
+    """The Janus SFU: a managed child process, or external servers (``urls``)."""
+
+    managed: Literal["auto", "on", "off"] = "auto"
+    binary: str = Field("janus", min_length=1)
+    lib_dir: Path | None = None
+    urls: list[str] = Field(default_factory=list)
+    api_secret: SecretStr | None = Field(None, validate_default=True)
+    admin_key: SecretStr | None = None
+    rtp_port_min: int = Field(20000, ge=1024, le=65535)
+    rtp_port_max: int = Field(40000, ge=1024, le=65535)
+    ice_enforce_list: list[str] = Field(default_factory=list)
+    nat_1_1_mapping: str | None = None
+
+    @field_validator("urls")
+    @classmethod
+    def _http_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", url):
+                raise ValueError(
+                    f"{url!r} is not an http:// or https:// URL of a Janus API "
+                    "(e.g. http://10.0.0.5:8088/janus)"
+                )
+        return [url.rstrip("/") for url in urls]
+
+    @field_validator("api_secret")
+    @classmethod
+    def _secret_for_external(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        if value is None and info.data.get("urls"):
+            raise ValueError(
+                "required when media.janus.urls is set "
+                "(Conclave never talks to a Janus server without an api_secret)"
+            )
+        return value
+
+    @field_validator("rtp_port_max")
+    @classmethod
+    def _port_range(cls, value: int, info: ValidationInfo) -> int:
+        low = info.data.get("rtp_port_min")
+        if low is not None and value <= low:
+            raise ValueError(f"must be greater than media.janus.rtp_port_min ({low})")
+        return value
+
+    @field_validator("ice_enforce_list")
+    @classmethod
+    def _interfaces(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not _ICE_INTERFACE.fullmatch(name):
+                raise ValueError(
+                    f"{name!r} is not an interface name or address prefix "
+                    "(letters, digits, '.', ':', '_', '-')"
+                )
+        return names
+
+    @field_validator("nat_1_1_mapping")
+    @classmethod
+    def _public_addresses(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = [part.strip() for part in value.split(",")]
+        for part in parts:
+            try:
+                ipaddress.ip_address(part)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an IP address") from None
+        return ",".join(parts)
+
+
+class TurnSettings(Section):
+    """coturn with ``use-auth-secret``: short-lived credentials for each participant."""
+
+    urls: list[str] = Field(default_factory=list)
+    secret: SecretStr | None = Field(None, validate_default=True)
+    ttl_seconds: int = Field(3600, ge=60, le=86400)
+
+    @field_validator("urls")
+    @classmethod
+    def _turn_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not re.fullmatch(r"turns?:[^\s/?#]+(\?transport=(udp|tcp))?", url):
+                raise ValueError(
+                    f"{url!r} is not a turn: or turns: URL "
+                    "(e.g. turn:turn.example.org:3478?transport=udp)"
+                )
+        return urls
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_with_urls(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None and info.data.get("urls"):
+            raise ValueError("required when media.turn.urls is set (coturn's static-auth-secret)")
+        return value
+
+
 class MediaSettings(Section):
     mode: Literal["auto", "p2p", "mesh", "sfu"] = "auto"
     mesh_limit: int = Field(4, ge=2, le=8)
     ice_servers: list[IceServer] = Field(default_factory=list)
+    janus: JanusSettings = JanusSettings()
+    turn: TurnSettings = TurnSettings()
 
 
 class Settings(BaseSettings):
