@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.routing import Match
 
 from conclave.i18n import LANGUAGES, Catalogs, negotiate
 from conclave.web import csrf
@@ -53,6 +54,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         languages=LANGUAGES,
         user=current_user(request),
         csrf_token=csrf.form_token(request),
+        here=here(request),
         settings=services(request).settings,
         **context,
     )
@@ -64,3 +66,18 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             csrf.COOKIE, new_cookie, path="/", secure=True, httponly=True, samesite="strict"
         )
     return response
+
+
+def here(request: Request) -> str:
+    """The page to come back to (e.g. after switching the language): this one for a GET;
+    for a page that answers a form post, the nearest page above it that a GET can show."""
+    path = request.url.path
+    if request.method == "GET":
+        query = request.url.query
+        return f"{path}?{query}" if query else path
+    for _ in range(4):
+        scope = {"type": "http", "path": path, "method": "GET"}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            return path
+        path = path.rsplit("/", 1)[0] or "/"
+    return "/"

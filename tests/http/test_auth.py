@@ -197,3 +197,15 @@ def test_language_follows_the_browser_and_can_be_switched(services: Services) ->
     remembered = browser.get("/privacy", headers={"accept-language": "en"})
     assert '<html lang="de">' in remembered.text
     assert re.search(r"Datenschutz", remembered.text)
+
+
+def test_language_switch_from_a_page_that_answers_a_form_post_leads_to_a_real_page(
+    services: Services,
+) -> None:
+    browser = signed_in(services, make_user(services, "alice"))
+    refused = browser.post("/account/password", {"current": "wrong one", "new": "x"}, "/account")
+    assert refused.status_code == 400
+    assert '<input type="hidden" name="next" value="/account">' in refused.text
+    admin = signed_in(services, make_user(services, "root", "admin"))
+    page = admin.post("/admin/users/999/disable", {}, "/admin/users")
+    assert '<input type="hidden" name="next" value="/admin/users">' in page.text

@@ -59,7 +59,7 @@ def namespace() -> None:
         pytest.skip("the test network namespace has no veth pair")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # Playwright's sync API allows one instance at a time
 def browser(namespace: None) -> Iterator[Browser]:
     if not shutil.which(CHROMIUM):
         pytest.skip("Debian's chromium is not installed (apt install chromium)")
