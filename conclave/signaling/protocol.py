@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 
 PROTOCOL_VERSION: Final = 1
 MAX_MESSAGE_BYTES: Final = 64 * 1024
-MAX_CHAT_CHARS: Final = 4000
+MAX_CHAT_CHARS: Final = 16384  # end-to-end encrypted: 4000 characters of text, sealed
 MAX_SIGNAL_BYTES: Final = 32 * 1024
 MAX_SIGNAL_DEPTH: Final = 32
 MAX_RESUME_CHARS: Final = 128

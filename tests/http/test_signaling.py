@@ -219,8 +219,8 @@ def test_malformed_messages_get_errors_then_the_connection_closes(
             assert i.until("error")["code"] == "unknown_type"
             i.send({"type": "signal", "to": "nobody", "payload": {}})
             assert i.until("error")["code"] == "unknown_participant"
-            i.send({"type": "chat", "text": "x" * 5000})
-            assert "at most 4000 characters" in i.until("error")["message"]
+            i.send({"type": "chat", "text": "x" * 17000})
+            assert "at most 16384 characters" in i.until("error")["message"]
             i.socket.send_bytes(b"\x00\x01")
             i.send({"type": "hello", "version": 1})
             assert i.closed_with() == 4000
