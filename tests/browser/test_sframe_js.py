@@ -22,22 +22,13 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from conclave.e2ee import sframe
+from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 STATIC = REPO / "conclave" / "web" / "static"
 VECTORS_FILE = REPO.parent / "shared" / "testdata" / "rfc9605-test-vectors.json"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SUITES = [1, 2, 3, 4, 5]
 TAG_LEN = {1: 10, 2: 8, 3: 4, 4: 16, 5: 16}
 U64_MAX = 2**64 - 1

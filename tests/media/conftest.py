@@ -17,20 +17,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from conclave.config import load_settings
 from conclave.services import Services, build_services
 from conclave.web.session import COOKIE
+from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.support.live import LiveServer
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-]
 # Records every RTCPeerConnection the page makes, so tests can read getStats().
 RECORD_CONNECTIONS = """
 window.__pcs = [];
