@@ -46,7 +46,12 @@ window.Worker = function (url, options) {
 window.Worker.prototype = RealWorker.prototype;
 """
 
-TAP_WORKER_SOURCE = """
+# The tap worker is two static imports, evaluated in order before any event arrives: the
+# patch, then the product's worker. (A top-level `await import()` would let the first
+# rtctransform events pass before the worker listens, and lose them.)
+TAP_WORKER_SOURCE = 'import "./tap-patch.js";\nimport "./worker.js";\n'
+
+TAP_PATCH_SOURCE = """
 const add = self.addEventListener.bind(self);
 self.addEventListener = (type, listener, ...rest) => {
   if (type !== "rtctransform") return add(type, listener, ...rest);
@@ -63,15 +68,16 @@ self.addEventListener = (type, listener, ...rest) => {
     listener({transformer: {readable: t.readable.pipeThrough(copy), writable: t.writable, options: t.options}});
   }, ...rest);
 };
-await import("./worker.js");
 """
 
 
 def install_worker_tap(context: BrowserContext) -> None:
     def serve(route: Route) -> None:
-        route.fulfill(status=200, content_type="text/javascript", body=TAP_WORKER_SOURCE)
+        patch = route.request.url.endswith("/tap-patch.js")
+        body = TAP_PATCH_SOURCE if patch else TAP_WORKER_SOURCE
+        route.fulfill(status=200, content_type="text/javascript", body=body)
 
-    context.route("**/static/js/e2ee/tap-worker.js", serve)
+    context.route("**/static/js/e2ee/tap-*.js", serve)
     context.add_init_script(WORKER_TAP)
 
 

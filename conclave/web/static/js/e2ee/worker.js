@@ -14,10 +14,10 @@
  */
 import { SFrameContext } from "./sframe.js";
 import { KeyRing } from "./keyring.js";
+import { clearLength } from "./framing.js";
 
 const SUITE = 4;
 const STATS_MS = 1000;
-const EMPTY = new Uint8Array(0);
 
 class FrameCrypto {
   constructor() {
@@ -38,21 +38,29 @@ class FrameCrypto {
     this.counter = 0n;
   }
 
-  /** @param {Uint8Array} data */
-  async encrypt(data) {
+  /**
+   * The frame's first `clear` bytes stay as they are (framing.js) and are authenticated.
+   * @param {Uint8Array} data @param {number} clear
+   */
+  async encrypt(data, clear) {
     if (!this.sender) return null; // no key yet: send nothing rather than plaintext
     const counter = this.counter;
     this.counter += 1n;
     this.sent += 1;
-    return this.sender.encrypt(counter, EMPTY, data);
+    const head = data.subarray(0, clear);
+    return join(head, await this.sender.encrypt(counter, head, data.subarray(clear)));
   }
 
-  /** @param {Uint8Array} data @param {string} pid  the connection the frame came in on */
-  async decrypt(data, pid) {
+  /**
+   * @param {Uint8Array} data @param {number} clear
+   * @param {string} pid  the connection the frame came in on
+   */
+  async decrypt(data, clear, pid) {
     try {
-      const { plain } = await this.ring.decrypt(EMPTY, data);
+      const head = data.subarray(0, clear);
+      const { plain } = await this.ring.decrypt(head, data.subarray(clear));
       this.received[pid] = (this.received[pid] || 0) + 1;
-      return plain;
+      return join(head, plain);
     } catch (error) {
       const reason = /** @type {any} */ (error)?.reason || "malformed";
       const counts = (this.dropped[pid] ||= {});
@@ -68,6 +76,15 @@ class FrameCrypto {
 
 const crypto_ = new FrameCrypto();
 
+/** @param {Uint8Array} head @param {Uint8Array} body */
+function join(head, body) {
+  if (head.length === 0) return body;
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head);
+  out.set(body, head.length);
+  return out;
+}
+
 /**
  * @param {ReadableStream} readable
  * @param {WritableStream} writable
@@ -78,7 +95,10 @@ function pipe(readable, writable, side, pid) {
   const transform = new TransformStream({
     async transform(frame, controller) {
       const data = new Uint8Array(frame.data);
-      const out = side === "send" ? await crypto_.encrypt(data) : await crypto_.decrypt(data, pid);
+      if (data.length === 0) return controller.enqueue(frame); // nothing to protect
+      const clear = clearLength(frame, data.length);
+      const out =
+        side === "send" ? await crypto_.encrypt(data, clear) : await crypto_.decrypt(data, clear, pid);
       if (!out) return;
       frame.data = out.buffer.byteLength === out.byteLength ? out.buffer : out.slice().buffer;
       controller.enqueue(frame);

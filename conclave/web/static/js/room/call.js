@@ -229,8 +229,8 @@ class Peer {
 }
 
 /**
- * Encrypted frames must be packetised without looking inside them: VP8's packetiser does
- * not, H.264's does. So video prefers VP8.
+ * The frame worker keeps exactly the VP8 payload header readable for the packetisers
+ * (e2ee/framing.js); H.264's packetiser would need more of the frame. So video prefers VP8.
  * @param {RTCRtpTransceiver} transceiver
  */
 function preferVp8(transceiver) {
