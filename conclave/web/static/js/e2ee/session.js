@@ -62,6 +62,8 @@ export class E2EE extends EventTarget {
     this.code = "";
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.switchTimer = undefined;
+    /** The fresh key after a leave, sent but not used yet. @type {{kid: number, key: Uint8Array} | null} */
+    this.pending = null;
   }
 
   /** Frame transforms for the call's senders and receivers. */
@@ -84,6 +86,8 @@ export class E2EE extends EventTarget {
     this.keys = await KeyManager.create(this.account, this.meetingId);
     for (const pid of this.peers.keys()) this.#forgetSender(pid);
     this.peers.clear();
+    clearTimeout(this.switchTimer);
+    this.pending = null;
     await this.#useKey(randomKid(), crypto.getRandomValues(new Uint8Array(KEY_BYTES)));
     await this.#refreshCode();
   }
@@ -117,9 +121,13 @@ export class E2EE extends EventTarget {
     this.#forgetSender(pid);
     const kid = randomKid();
     const key = crypto.getRandomValues(new Uint8Array(KEY_BYTES));
+    this.pending = { kid, key };
     await this.#sendKeyToAll(kid, key);
     clearTimeout(this.switchTimer);
-    this.switchTimer = setTimeout(() => this.#useKey(kid, key), SWITCH_AFTER_LEAVE_MS);
+    this.switchTimer = setTimeout(() => {
+      this.pending = null;
+      this.#useKey(kid, key);
+    }, SWITCH_AFTER_LEAVE_MS);
     await this.#refreshCode();
   }
 
@@ -155,6 +163,9 @@ export class E2EE extends EventTarget {
     if (!pinned) await pin(this.account, peer.uid, { identity: hello.identity, verified: false });
     const wrapped = await this.keys.wrap(this.selfPid, from, this.kid, this.key);
     if (wrapped) this.signal(from, { e2ee: wrapped });
+    // Someone left a moment ago: the newcomer needs the key we are about to switch to as well.
+    const next = this.pending && (await this.keys.wrap(this.selfPid, from, this.pending.kid, this.pending.key));
+    if (next) this.signal(from, { e2ee: next });
     await this.#refreshCode();
   }
 
