@@ -16,9 +16,10 @@ from typing import TypeVar
 import httpx
 import pytest
 
-from conclave.media.janus import JanusClient, Jsep, VideoRoom
+from conclave.media.janus import JanusClient, Jsep
 from conclave.media.janus_errors import E2EERequired, NoSuchRoom, SessionLost, Unauthorized
 from conclave.media.janus_managed import JanusStartError, ManagedJanus
+from conclave.media.videoroom import VideoRoom
 from tests.janus.conftest import RTP_PORTS, janus_settings
 from tests.janus.record import OFFER
 

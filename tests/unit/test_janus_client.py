@@ -19,13 +19,7 @@ import httpx
 import pytest
 
 from conclave.config import ConfigError, JanusSettings, load_settings
-from conclave.media.janus import (
-    ForwardStream,
-    JanusClient,
-    JanusSession,
-    Jsep,
-    VideoRoom,
-)
+from conclave.media.janus import JanusClient, JanusSession, Jsep
 from conclave.media.janus_errors import (
     VIDEOROOM,
     E2EERequired,
@@ -48,6 +42,7 @@ from conclave.media.janus_managed import (
     scrub_addresses,
     write_config,
 )
+from conclave.media.videoroom import ForwardStream, VideoRoom
 
 RECORDED = Path(__file__).resolve().parents[1] / "janus" / "recorded"
 URL = "http://127.0.0.1:8088/janus"
