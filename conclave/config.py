@@ -85,6 +85,23 @@ class PrivacySettings(Section):
     dpo_contact: str = Field("", max_length=500)
 
 
+class RetentionSettings(Section):
+    """How long each kind of personal data is kept (docs/data-protection.md).
+
+    For meetings and guest accounts, zero means "delete at the end of the meeting" (at the
+    next purge after it); nothing is ever kept forever. Audit entries, stale identity keys
+    and inactive accounts have a lower bound instead: zero would mean no such data at all.
+    """
+
+    meeting_days: int = Field(30, ge=0, le=3650)
+    guest_days: int = Field(1, ge=0, le=365)
+    account_inactive_days: int = Field(730, ge=30, le=3650)
+    identity_key_days: int = Field(365, ge=30, le=3650)
+    audit_days: int = Field(90, ge=1, le=3650)
+    purge_interval_minutes: int = Field(15, ge=1, le=1440)
+    purge_batch_size: int = Field(1000, ge=10, le=100_000)
+
+
 class SmtpSettings(Section):
     host: str | None = None
     port: int = Field(587, ge=1, le=65535)
@@ -218,6 +235,7 @@ class MediaSettings(Section):
     mode: Literal["auto", "p2p", "mesh", "sfu"] = "auto"
     mesh_limit: int = Field(4, ge=2, le=8)
     ice_servers: list[IceServer] = Field(default_factory=list)
+    ice_transport_policy: Literal["all", "relay"] = "all"
     janus: JanusSettings = JanusSettings()
     turn: TurnSettings = TurnSettings()
 
@@ -240,6 +258,7 @@ class Settings(BaseSettings):
     invitations: InvitationSettings = InvitationSettings()
     meetings: MeetingSettings = MeetingSettings()
     privacy: PrivacySettings = PrivacySettings()
+    retention: RetentionSettings = RetentionSettings()
     smtp: SmtpSettings = SmtpSettings()
     logging: LoggingSettings = LoggingSettings()
     media: MediaSettings = MediaSettings()

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from fastapi.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from conclave.audit import events as audit_events
 from conclave.errors import InvalidInput, NotFound, RateLimited
+from conclave.media.turn import ice_servers, turn_pseudonym
 from conclave.meetings.access import Decision
 from conclave.meetings.resume import ResumeTokens
 from conclave.services import Services
@@ -224,7 +226,7 @@ class Hub:
             self._apply(room, Reinvited(user_key))  # the access decision says: invited again
         previous = self._same_session(room, connection.session_id)
         room.connections[connection.pid] = connection
-        connection.send(self._session_message(entry.user).to_json())
+        connection.send(self._session_message(entry.user, entry.meeting_id).to_json())
         token = self.resume.issue(entry.meeting_id, entry.user.id)
         common = {
             "pid": connection.pid,
@@ -310,6 +312,7 @@ class Hub:
         if room is None:
             state = RoomState(meeting_id=meeting_id, max_participants=self.capacity())
             room = self.rooms[meeting_id] = RoomRuntime(state)
+            self.services.retention.rooms.opened(meeting_id)  # retention: room in use
         return room
 
     def capacity(self) -> int:
@@ -334,18 +337,22 @@ class Hub:
                     self._close(room, pid, code, reason)
                 case RevokeAccess(user_id=uid):
                     if uid in self._uids:
-                        self._revoke(room.state.meeting_id, self._uids[uid])
+                        by = room.connections.get(getattr(event, "sender", ""))
+                        self._revoke(
+                            room.state.meeting_id, self._uids[uid], by.user_id if by else None
+                        )
                 case _:  # MeetingEnded
                     self._ended_at[room.state.meeting_id] = time.time()
-        if room.empty or (room.state.ended and not room.connections):
-            self.rooms.pop(room.state.meeting_id, None)
+        finished = room.empty or (room.state.ended and not room.connections)
+        if finished and self.rooms.pop(room.state.meeting_id, None) is not None:
+            self.services.retention.rooms.closed(room.state.meeting_id)  # retention
 
     def _close(self, room: RoomRuntime, pid: str, code: int, reason: str) -> None:
         connection = room.connections.pop(pid, None)
         if connection is not None:
             connection.close(code, reason)
 
-    def _revoke(self, meeting_id: str, user_id: int) -> None:
+    def _revoke(self, meeting_id: str, user_id: int, by: int | None = None) -> None:
         key = (meeting_id, user_id)
         self._revoking.add(key)
 
@@ -354,6 +361,15 @@ class Hub:
                 await run_in_threadpool(
                     self.services.invitations.remove_from_meeting, meeting_id, user_id
                 )
+                await run_in_threadpool(
+                    lambda: self.services.audit.record(
+                        audit_events.PARTICIPANT_REMOVED,
+                        actor_id=by,
+                        client=None,
+                        subject_id=user_id,
+                        details={"meeting": meeting_id},
+                    )
+                )
             finally:
                 self._revoking.discard(key)
 
@@ -361,19 +377,32 @@ class Hub:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _session_message(self, user: User) -> p.Session:
+    def _session_message(self, user: User, meeting_id: str) -> p.Session:
         settings = self.services.settings
+        pseudonym = turn_pseudonym(self.services.secret, user.id, meeting_id)
         servers = tuple(
-            p.IceServerInfo(urls=tuple(s.urls), username=s.username, credential=s.credential)
-            for s in settings.media.ice_servers
+            p.IceServerInfo(urls=entry.urls, username=entry.username, credential=entry.credential)
+            for entry in ice_servers(settings.media, pseudonym, now=self.services.clock())
         )
         return p.Session(
             name=user.display_name,
             ice_servers=servers,
+            ice_transport_policy=settings.media.ice_transport_policy,
             e2ee_required=settings.security.require_e2ee,
             media_mode="mesh" if settings.media.mode == "auto" else settings.media.mode,
             mesh_limit=self.capacity(),
         )
+
+    def remove_user(self, user_id: int) -> int:
+        """The account was deleted: close its connections in every room as if they had
+        dropped; the meetings go on for everyone else. The number of connections closed."""
+        closed = 0
+        for room in list(self.rooms.values()):
+            for pid in [pid for pid, c in room.connections.items() if c.user_id == user_id]:
+                self._close(room, pid, CloseCode.REFUSED, "account deleted")
+                self._apply(room, Disconnect(pid))
+                closed += 1
+        return closed
 
     def connected(self, meeting_id: str) -> int:
         room = self.rooms.get(meeting_id)

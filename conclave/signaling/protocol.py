@@ -449,6 +449,7 @@ class Session(_ServerModel):
     type: Literal["session"] = "session"
     name: str
     ice_servers: tuple[IceServerInfo, ...]
+    ice_transport_policy: Literal["all", "relay"] = "all"
     e2ee_required: bool
     media_mode: str
     mesh_limit: int

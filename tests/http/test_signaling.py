@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from argon2 import profiles
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from starlette.websockets import WebSocketDisconnect
 
+from conclave.config import load_settings
 from conclave.meetings.service import MeetingDraft
-from conclave.services import Services
+from conclave.services import Services, build_services
 from conclave.store.records import Meeting as MeetingRecord
 from conclave.store.records import User
+from tests.conftest import FakeClock
 from tests.support.web import make_user
 from tests.support.ws import Meeting, running
 
@@ -314,3 +320,33 @@ def test_identity_keys_are_registered_and_bad_ones_refused(
             assert peer.until("error")["message"] == "The identity key is not valid."
             assert peer.closed_with() == 4000
     assert services.identities.of(host.id) == [spki.decode()]
+
+
+def test_session_hands_out_short_lived_turn_credentials_of_this_participant(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    secret = "coturn shared secret"
+    settings = load_settings(
+        None,
+        data_dir=tmp_path / "data",
+        media={
+            "turn": {"urls": ["turn:10.0.0.5:3478"], "secret": secret, "ttl_seconds": 600},
+            "ice_transport_policy": "relay",
+        },
+    )
+    services = build_services(settings, clock, argon2=profiles.CHEAPEST)
+    try:
+        host = make_user(services, "hannah")
+        record = services.meetings.create(host, MeetingDraft("Board", None, None, "off", None))
+        with running(services) as room, room.join(host, record.id) as h:
+            session = h.until("session")
+    finally:
+        services.db.dispose()
+    assert session["ice_transport_policy"] == "relay"
+    (server,) = session["ice_servers"]
+    assert server["urls"] == ["turn:10.0.0.5:3478"]
+    expiry, pseudonym = server["username"].split(":")
+    assert int(expiry) == int(clock.now.timestamp()) + 600
+    assert "hannah" not in pseudonym and len(pseudonym) >= 16  # no account name for coturn logs
+    expected = hmac.new(secret.encode(), server["username"].encode(), hashlib.sha1).digest()
+    assert base64.b64decode(server["credential"]) == expected

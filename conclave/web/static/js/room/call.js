@@ -30,13 +30,14 @@ export class Call extends EventTarget {
   /**
    * @param {string} selfPid
    * @param {(to: string, payload: object) => void} signal  sends a `signal` message
-   * @param {{iceServers?: RTCIceServer[], hooks?: Hooks, encodedStreams?: boolean}} [options]
+   * @param {{iceServers?: RTCIceServer[], iceTransportPolicy?: RTCIceTransportPolicy, hooks?: Hooks, encodedStreams?: boolean}} [options]
    */
   constructor(selfPid, signal, options = {}) {
     super();
     this.selfPid = selfPid;
     this.signal = signal;
     this.iceServers = options.iceServers || [];
+    this.iceTransportPolicy = options.iceTransportPolicy || "all";
     this.hooks = options.hooks || {};
     this.encodedStreams = Boolean(options.encodedStreams);
     /** @type {Map<string, Peer>} */
@@ -120,7 +121,7 @@ class Peer {
     this.ignoreOffer = false;
     this.closed = false;
     /** @type {RTCConfiguration & {encodedInsertableStreams?: boolean}} */
-    const config = { iceServers: call.iceServers, bundlePolicy: "max-bundle" };
+    const config = { iceServers: call.iceServers, iceTransportPolicy: call.iceTransportPolicy, bundlePolicy: "max-bundle" };
     if (call.encodedStreams) config.encodedInsertableStreams = true;
     this.pc = new RTCPeerConnection(config);
     this.pc.addEventListener("negotiationneeded", () => this.#offer());

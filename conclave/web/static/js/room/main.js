@@ -44,6 +44,8 @@ class Room {
     this.call = null;
     /** @type {RTCIceServer[]} */
     this.iceServers = [];
+    /** @type {RTCIceTransportPolicy} */
+    this.iceTransportPolicy = "all";
     this.name = "";
     this.selfPid = "";
     this.host = false;
@@ -131,6 +133,7 @@ class Room {
     switch (m.type) {
       case "session":
         this.iceServers = m.ice_servers.map((/** @type {any} */ s) => ({ urls: s.urls, username: s.username ?? undefined, credential: s.credential ?? undefined }));
+        this.iceTransportPolicy = m.ice_transport_policy === "relay" ? "relay" : "all";
         this.name = m.name;
         break;
       case "lobby":
@@ -223,6 +226,7 @@ class Room {
     await this.e2ee?.start(m.you, m.uid);
     this.call = new Call(m.you, (to, payload) => this.send({ type: "signal", to, payload }), {
       iceServers: this.iceServers,
+      iceTransportPolicy: this.iceTransportPolicy,
       hooks: this.e2ee?.hooks,
       encodedStreams: this.e2ee?.support === "streams",
     });
