@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import os
 import sys
@@ -37,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", parents=[common], help="validate the configuration")
     check.set_defaults(run=_check)
 
+    purge = commands.add_parser(
+        "purge", parents=[common], help="delete what is past its retention period now"
+    )
+    purge.set_defaults(run=_purge)
+
     user = commands.add_parser("user", parents=[common], help="manage accounts")
     actions = user.add_subparsers(dest="action", required=True)
     add = actions.add_parser("add", parents=[common], help="create an account")
@@ -47,9 +53,16 @@ def _parser() -> argparse.ArgumentParser:
     add.set_defaults(run=_user_add)
     listing = actions.add_parser("list", parents=[common], help="list accounts")
     listing.set_defaults(run=_user_list)
-    remove = actions.add_parser("remove", parents=[common], help="remove an account")
+    remove = actions.add_parser(
+        "remove", parents=[common], help="delete an account and everything linked to it"
+    )
     remove.add_argument("username")
     remove.set_defaults(run=_user_remove)
+    export = actions.add_parser(
+        "export", parents=[common], help="print all data held about an account (JSON)"
+    )
+    export.add_argument("username")
+    export.set_defaults(run=_user_export)
     password = actions.add_parser("set-password", parents=[common], help="set a password")
     password.add_argument("username")
     password.add_argument("--password-stdin", action="store_true")
@@ -123,8 +136,10 @@ def _read_password(from_stdin: bool) -> str:
 def _user_add(settings: Settings, args: argparse.Namespace) -> int:
     password = _read_password(args.password_stdin)
     role = "admin" if args.admin else "member"
-    user = _services(settings).accounts.create_user(
-        args.username, args.display_name, password, role
+    services = _services(settings)
+    user = services.accounts.create_user(args.username, args.display_name, password, role)
+    services.audit.record(
+        "user_created", actor_id=None, client=None, subject_id=user.id, details={"via": "cli"}
     )
     print(f"created {user.role} {user.username}")
     return 0
@@ -138,16 +153,43 @@ def _user_list(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _user_remove(settings: Settings, args: argparse.Namespace) -> int:
-    accounts = _services(settings).accounts
-    accounts.remove(None, accounts.by_username(args.username).id)
-    print(f"removed {args.username}")
+    services = _services(settings)
+    user = services.accounts.by_username(args.username)
+    erased = services.data_rights.delete(None, user.id, None, "cli")
+    print(
+        f"removed {user.username}: {erased.meetings} meeting(s), {erased.invitations} "
+        f"invitation(s), {erased.sessions} session(s) deleted; "
+        f"{erased.audit_entries_anonymised} audit entr(ies) anonymised"
+    )
+    return 0
+
+
+def _user_export(settings: Settings, args: argparse.Namespace) -> int:
+    services = _services(settings)
+    user = services.accounts.by_username(args.username)
+    body = services.data_rights.export_json(user.id, actor_id=None, client=None, via="cli")
+    sys.stdout.write(body.decode() + "\n")
+    return 0
+
+
+def _purge(settings: Settings, _args: argparse.Namespace) -> int:
+    report = _services(settings).retention.purge()
+    for kind, count in dataclasses.asdict(report.counts).items():
+        print(f"{kind.replace('_', ' ')}: {count}")
+    if report.reclaimed is not None:
+        print(f"database pages freed: {report.reclaimed.pages_freed}")
+    if report.more:
+        print("more data is past its retention: run `conclave purge` again")
     return 0
 
 
 def _user_set_password(settings: Settings, args: argparse.Namespace) -> int:
-    accounts = _services(settings).accounts
-    user = accounts.by_username(args.username)
-    accounts.set_password(user.id, _read_password(args.password_stdin))
+    services = _services(settings)
+    user = services.accounts.by_username(args.username)
+    services.accounts.set_password(user.id, _read_password(args.password_stdin))
+    services.audit.record(
+        "password_set", actor_id=None, client=None, subject_id=user.id, details={"via": "cli"}
+    )
     print(f"password set for {user.username}; all sessions ended")
     return 0
 

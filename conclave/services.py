@@ -8,8 +8,10 @@ from argon2 import Parameters
 
 from conclave.accounts.identity import IdentityKeys
 from conclave.accounts.passwords import Passwords
+from conclave.accounts.rights import DataRights
 from conclave.accounts.service import AccountService
 from conclave.accounts.throttle import Throttle
+from conclave.audit.service import AuditService
 from conclave.clock import Clock, utcnow
 from conclave.config import Settings
 from conclave.errors import N_
@@ -18,6 +20,7 @@ from conclave.meetings.access import AccessService
 from conclave.meetings.invitations import InvitationService
 from conclave.meetings.mail import Mailer
 from conclave.meetings.service import MeetingService
+from conclave.retention.service import RetentionService
 from conclave.secrets_file import server_secret
 from conclave.store.db import Database
 
@@ -34,6 +37,9 @@ class Services:
     invitations: InvitationService
     access: AccessService
     identities: IdentityKeys
+    audit: AuditService
+    retention: RetentionService
+    data_rights: DataRights
     mailer: Mailer
     catalogs: Catalogs
     secret: bytes
@@ -58,14 +64,20 @@ def build_services(
     login_throttle = Throttle(security.login_max_failures, window, TOO_MANY_LOGINS)
     password_throttle = Throttle(security.login_max_failures, window, TOO_MANY_PASSWORDS)
     meetings = MeetingService(db, passwords, clock)
+    accounts = AccountService(db, passwords, security, clock, login_throttle)
+    audit = AuditService(db, clock)
+    retention = RetentionService(db, audit, settings, clock)
     return Services(
         settings=settings,
         db=db,
-        accounts=AccountService(db, passwords, security, clock, login_throttle),
+        accounts=accounts,
         meetings=meetings,
         invitations=InvitationService(db, meetings, passwords, settings.invitations, clock),
         access=AccessService(db, passwords, password_throttle, clock),
         identities=IdentityKeys(db, clock),
+        audit=audit,
+        retention=retention,
+        data_rights=DataRights(db, accounts, passwords, audit, settings, clock, retention.current),
         mailer=Mailer(settings.smtp),
         catalogs=Catalogs(),
         secret=server_secret(settings.data_dir),

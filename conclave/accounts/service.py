@@ -15,8 +15,9 @@ from conclave.accounts.throttle import Throttle
 from conclave.clock import Clock
 from conclave.config import SecuritySettings
 from conclave.errors import N_, Conflict, NotAuthenticated, NotAuthorised, NotFound
-from conclave.store import sessions, users
+from conclave.store import personal, sessions, users
 from conclave.store.db import Database
+from conclave.store.personal import Erased
 from conclave.store.records import Role, Session, User
 
 LOGIN_FAILED = N_("Wrong user name or password.")
@@ -90,10 +91,11 @@ class AccountService:
             if disabled:
                 sessions.remove_for_user(tx, target.id)
 
-    def remove(self, actor: User | None, user_id: int) -> None:
+    def remove(self, actor: User | None, user_id: int) -> Erased:
+        """Erase the account and everything linked to it (``store/personal.py``)."""
         with self.db.transaction("remove_user") as tx:
             target = self._guard_admin_change(tx, actor, user_id)
-            users.remove(tx, target.id)
+            return personal.erase(tx, target.id, target.username if target.is_guest else None)
 
     def _guard_admin_change(self, tx: Db, actor: User | None, user_id: int) -> User:
         target = users.by_id(tx, user_id)
@@ -154,6 +156,7 @@ class AccountService:
                 now=now,
                 expires_at=expires,
             )
+            users.set_last_login(tx, user.id, now)  # for retention.account_inactive_days
         return token
 
     def resolve_session(self, token: str) -> SignedIn | None:

@@ -21,6 +21,7 @@ def _record(row: MeetingRow) -> Meeting:
         password_hash=row.password_hash,
         lobby_policy=cast(LobbyPolicy, row.lobby_policy),
         created_at=row.created_at,
+        room_closed_at=row.room_closed_at,
     )
 
 

@@ -19,6 +19,7 @@ class User:
     disabled: bool
     created_at: datetime
     password_hash: str
+    last_login_at: datetime | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -48,6 +49,7 @@ class Meeting:
     password_hash: str | None
     lobby_policy: LobbyPolicy
     created_at: datetime
+    room_closed_at: datetime | None = None
 
     @property
     def has_password(self) -> bool:
@@ -67,3 +69,14 @@ class Invitation:
     @property
     def is_external(self) -> bool:
         return self.email is not None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    occurred_at: datetime
+    event: str
+    actor_id: int | None
+    subject_id: int | None
+    client: str | None
+    details: dict[str, str | int | bool]

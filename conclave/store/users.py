@@ -21,6 +21,7 @@ def _record(row: UserRow) -> User:
         disabled=row.disabled,
         created_at=row.created_at,
         password_hash=row.password_hash,
+        last_login_at=row.last_login_at,
     )
 
 
@@ -73,3 +74,7 @@ def set_disabled(db: Session, user_id: int, disabled: bool) -> None:
 
 def remove(db: Session, user_id: int) -> None:
     db.execute(delete(UserRow).where(UserRow.id == user_id))
+
+
+def set_last_login(db: Session, user_id: int, now: datetime) -> None:
+    db.execute(update(UserRow).where(UserRow.id == user_id).values(last_login_at=now))

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from conclave.retention.task import purge_lifespan
 from conclave.services import Services
 from conclave.signaling.hub import Hub
 from conclave.web import errors
@@ -23,6 +24,7 @@ def create_app(services: Services) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        lifespan=purge_lifespan,
     )
     app.state.services = services
     app.state.jinja = make_environments(services.catalogs)

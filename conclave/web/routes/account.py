@@ -1,17 +1,20 @@
-"""The signed-in user's own account."""
+"""The signed-in user's own account: password, data download, deletion."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from conclave.audit import events
 from conclave.errors import ConclaveError
 from conclave.web import csrf
+from conclave.web.audit import audit, client_address, json_download, leave_meetings
 from conclave.web.forms import Password
 from conclave.web.render import render
-from conclave.web.session import require_user, services, set_session_cookie
+from conclave.web.session import clear_session_cookie, require_user, services, set_session_cookie
 
 router = APIRouter()
+EXPORT_FILE = "conclave-personal-data.json"
 
 
 @router.get("/account")
@@ -27,6 +30,31 @@ def change_password(request: Request, current: Password, new: Password) -> Respo
         token = services(request).accounts.change_own_password(user, current, new)
     except ConclaveError as error:
         return render(request, "account.html", status_code=400, error=error)
+    audit(request, events.PASSWORD_CHANGED, actor_id=user.id)
     response = RedirectResponse("/account?notice=password_changed", status_code=303)
     set_session_cookie(response, request, token)
+    return response
+
+
+@router.post("/account/export", dependencies=[Depends(csrf.verify)])
+def export_data(request: Request) -> Response:
+    """GDPR Art. 15 and 20: everything held about the user, as a JSON download."""
+    user = require_user(request)
+    body = services(request).data_rights.export_json(
+        user.id, actor_id=user.id, client=client_address(request), via="self"
+    )
+    return json_download(body, EXPORT_FILE)
+
+
+@router.post("/account/delete", dependencies=[Depends(csrf.verify)])
+def delete_account(request: Request, password: Password) -> Response:
+    """GDPR Art. 17: the user deletes their account, confirmed with the password."""
+    user = require_user(request)
+    try:
+        services(request).data_rights.delete_own(user, password, client_address(request))
+    except ConclaveError as error:
+        return render(request, "account.html", status_code=400, error=error)
+    leave_meetings(request, user.id)
+    response = RedirectResponse("/login?notice=account_deleted", status_code=303)
+    clear_session_cookie(response)
     return response

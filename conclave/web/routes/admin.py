@@ -1,15 +1,20 @@
-"""Administration of accounts: list, create, disable, enable, remove."""
+"""Administration of accounts (list, create, disable, enable, export, remove) and the
+audit log."""
 
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from conclave.errors import ConclaveError
+from conclave.audit import events
+from conclave.errors import N_, ConclaveError, InvalidInput, NotFound
 from conclave.web import csrf
+from conclave.web.audit import audit, client_address, json_download, leave_meetings
 from conclave.web.forms import DisplayName, Password, Username
 from conclave.web.render import render
 from conclave.web.session import require_admin, services
@@ -17,6 +22,7 @@ from conclave.web.session import require_admin, services
 log = logging.getLogger("conclave.admin")
 router = APIRouter(prefix="/admin")
 Protected = [Depends(csrf.verify)]
+ShortText = Annotated[str, Query(max_length=254)]
 
 
 def _users_page(request: Request, status_code: int = 200, **extra: object) -> Response:
@@ -44,7 +50,18 @@ def create_user(
     except ConclaveError as error:
         return _users_page(request, 400, error=error)
     log.info("user created", extra={"user_id": admin.id, "reason": f"created {created.id}"})
+    audit(request, events.USER_CREATED, actor_id=admin.id, subject_id=created.id, role=role)
     return RedirectResponse("/admin/users?notice=user_created", status_code=303)
+
+
+@router.post("/users/{user_id}/export", dependencies=Protected)
+def export_user(request: Request, user_id: int) -> Response:
+    """GDPR Art. 15 and 20 on the person's behalf: their data as a JSON download."""
+    admin = require_admin(request)
+    body = services(request).data_rights.export_json(
+        user_id, actor_id=admin.id, client=client_address(request), via="admin"
+    )
+    return json_download(body, f"conclave-personal-data-{user_id}.json")
 
 
 @router.post("/users/{user_id}/{action}", dependencies=Protected)
@@ -52,13 +69,76 @@ def change_user(
     request: Request, user_id: int, action: Literal["disable", "enable", "remove"]
 ) -> Response:
     admin = require_admin(request)
-    accounts = services(request).accounts
+    svc = services(request)
     try:
         if action == "remove":
-            accounts.remove(admin, user_id)
+            svc.data_rights.delete(admin, user_id, client_address(request), "admin")
         else:
-            accounts.set_disabled(admin, user_id, action == "disable")
+            svc.accounts.set_disabled(admin, user_id, action == "disable")
     except ConclaveError as error:
         return _users_page(request, 409 if error.reason != "unknown_user" else 404, error=error)
+    if action == "remove":
+        leave_meetings(request, user_id)
+    else:
+        event = events.USER_DISABLED if action == "disable" else events.USER_ENABLED
+        audit(request, event, actor_id=admin.id, subject_id=user_id)
     log.info("user changed", extra={"user_id": admin.id, "reason": action})
     return RedirectResponse(f"/admin/users?notice=user_{action}d", status_code=303)
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request,
+    event: ShortText = "",
+    actor: ShortText = "",
+    since: ShortText = "",
+    until: ShortText = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> Response:
+    """The audit log, newest first: filter by event type, actor and days (UTC)."""
+    require_admin(request)
+    svc = services(request)
+    usernames = {u.id: u.username for u in svc.accounts.list_users()}
+    filters = {"event": event, "actor": actor, "since": since, "until": until}
+    context: dict[str, Any] = {
+        "filters": filters,
+        "event_types": svc.audit.event_types(),
+        "labels": events.LABELS,
+        "usernames": usernames,
+    }
+    try:
+        actor_id = svc.accounts.by_username(actor).id if actor.strip() else None
+        start = _day(since, "since")
+        end = _day(until, "until")
+        found = svc.audit.query(
+            event=event or None,
+            actor_id=actor_id,
+            since=start,
+            until=end + timedelta(days=1) if end else None,
+            page=page,
+        )
+    except (InvalidInput, NotFound) as error:
+        return render(request, "admin_audit.html", status_code=400, error=error, **context)
+    query = {k: v for k, v in filters.items() if v}
+    return render(
+        request,
+        "admin_audit.html",
+        result=found,
+        previous=urlencode({**query, "page": found.page - 1}) if found.page > 1 else None,
+        following=urlencode({**query, "page": found.page + 1})
+        if found.page < found.pages
+        else None,
+        **context,
+    )
+
+
+def _day(value: str, field: str) -> datetime | None:
+    if not value.strip():
+        return None
+    try:
+        day = datetime.strptime(value.strip(), "%Y-%m-%d")
+    except ValueError:
+        raise InvalidInput(
+            N_("{field}: enter a date as YYYY-MM-DD."), reason="bad_date", field=field
+        ) from None
+    return day.replace(tzinfo=UTC)

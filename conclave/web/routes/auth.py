@@ -8,9 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from conclave.audit import events
 from conclave.errors import N_, ConclaveError, NotFound
 from conclave.i18n import LANGUAGES
 from conclave.web import csrf
+from conclave.web.audit import audit
 from conclave.web.errors import error_page
 from conclave.web.forms import DisplayName, OptionalText, Password, Username, safe_next
 from conclave.web.render import render
@@ -48,6 +50,8 @@ def login(
         user = accounts.authenticate(username, password, client_network(request))
     except ConclaveError as error:
         log.info("login refused", extra={"reason": error.reason, "client": client_network(request)})
+        if error.reason != "throttled":  # throttled attempts check nothing: not recorded
+            audit(request, events.LOGIN_FAILED, actor_id=None, reason=error.reason)
         status = 429 if error.reason == "throttled" else 401
         response = render(
             request, "login.html", status_code=status, error=error, next=safe_next(next)
@@ -56,6 +60,7 @@ def login(
             response.headers["retry-after"] = str(getattr(error, "retry_after", 60))
         return response
     log.info("login", extra={"user_id": user.id})
+    audit(request, events.LOGIN, actor_id=user.id)
     redirect = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(redirect, request, accounts.start_session(user))
     return redirect
@@ -96,6 +101,7 @@ def setup(
     except ConclaveError as error:
         return render(request, "setup.html", status_code=400, token=token, error=error)
     log.info("first administrator created", extra={"user_id": user.id})
+    audit(request, events.USER_CREATED, actor_id=user.id, role="admin", via="setup")
     response = RedirectResponse("/dashboard", status_code=303)
     set_session_cookie(response, request, accounts.start_session(user))
     return response

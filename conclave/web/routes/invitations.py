@@ -7,8 +7,10 @@ import logging
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from conclave.audit import events
 from conclave.errors import ConclaveError, InvalidInput, NotAuthenticated
 from conclave.web import csrf
+from conclave.web.audit import audit
 from conclave.web.errors import error_page
 from conclave.web.forms import DisplayName, Password
 from conclave.web.render import render
@@ -51,6 +53,8 @@ def accept_invitation(
     except ConclaveError as error:
         return error_page(request, error)
     log.info("invitation accepted", extra={"user_id": guest.id})
+    if not pending.existing_account:
+        audit(request, events.USER_CREATED, actor_id=guest.id, role="guest", via="invitation")
     response = RedirectResponse(f"/m/{pending.meeting.id}", status_code=303)
     set_session_cookie(response, request, svc.accounts.start_session(guest))
     return response

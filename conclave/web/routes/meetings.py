@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
+from conclave.audit import events
 from conclave.errors import ConclaveError
 from conclave.meetings.service import MeetingDraft
 from conclave.store.records import Meeting, User
 from conclave.web import csrf
+from conclave.web.audit import audit
 from conclave.web.forms import parse_local_datetime
 from conclave.web.render import render
 from conclave.web.session import require_member, require_user, services
@@ -130,6 +132,7 @@ def delete_meeting(request: Request, meeting_id: str) -> Response:
     user = require_user(request)
     services(request).meetings.delete(user, meeting_id)
     log.info("meeting deleted", extra={"user_id": user.id})
+    audit(request, events.MEETING_DELETED, actor_id=user.id, meeting=meeting_id)
     return RedirectResponse("/dashboard?notice=meeting_deleted", status_code=303)
 
 
