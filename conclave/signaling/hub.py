@@ -15,13 +15,14 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fastapi.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from conclave.audit import events as audit_events
 from conclave.errors import InvalidInput, NotFound, RateLimited
+from conclave.media.sfu import Sfu
 from conclave.media.turn import ice_servers, turn_pseudonym
 from conclave.meetings.access import Decision
 from conclave.meetings.resume import ResumeTokens
@@ -43,6 +44,7 @@ from conclave.signaling.room import (
     apply,
     from_client_message,
 )
+from conclave.signaling.sfu_relay import SFU_MESSAGES, SfuMessage, SfuPort, SfuRelay
 from conclave.store.records import User
 
 log = logging.getLogger("conclave.signaling")
@@ -98,8 +100,9 @@ class Entry:
 
 
 class Hub:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, sfu: SfuPort | None = None) -> None:
         self.services = services
+        self.relay = SfuRelay(sfu or Sfu.unavailable(), self._deliver, self._broadcast)
         self.rooms: dict[str, RoomRuntime] = {}
         self.resume = ResumeTokens(services.secret)
         self._ended_at: dict[str, float] = {}
@@ -293,11 +296,41 @@ class Hub:
             return error
         if isinstance(message, p.ClientHello):
             return ProtocolError("invalid", "hello was already sent")
+        if isinstance(message, SFU_MESSAGES):
+            self._relay_to_sfu(connection, message)
+            return None
         event = from_client_message(connection.pid, message, int(time.time() * 1000))
         room = self.rooms.get(connection.meeting_id)
         if event is not None and room is not None:
             self._apply(room, event)
         return None
+
+    def _relay_to_sfu(self, connection: Connection, message: SfuMessage) -> None:
+        room = self.rooms.get(connection.meeting_id)
+        if room is None or connection.pid not in room.state.participants:
+            refusal = p.Error(code="not_participant", message="Join the meeting first.")
+        elif room.state.media_mode != "sfu":
+            refusal = p.Error(code="not_sfu", message="This meeting's media does not use the SFU.")
+        elif not self.relay.submit(connection.meeting_id, connection.pid, message):
+            refusal = p.Error(code="rate_limited", message="Too many media requests at once.")
+        else:
+            return
+        connection.send(refusal.to_json())
+
+    def _deliver(self, meeting_id: str, pid: str, message: p.ServerMessage) -> None:
+        room = self.rooms.get(meeting_id)
+        connection = room.connections.get(pid) if room else None
+        if connection is not None:
+            connection.send(message.to_json())
+
+    def _broadcast(self, meeting_id: str, message: p.ServerMessage) -> None:
+        room = self.rooms.get(meeting_id)
+        if room is None:
+            return
+        text = message.to_json()
+        for pid in room.state.participants:
+            if pid in room.connections:
+                room.connections[pid].send(text)
 
     def _gone(self, connection: Connection) -> None:
         room = self.rooms.get(connection.meeting_id)
@@ -317,12 +350,30 @@ class Hub:
 
     def capacity(self) -> int:
         media = self.services.settings.media
+        largest = self.services.settings.meetings.max_participants
         if media.mode == "p2p":
             return 2
-        return min(media.mesh_limit, self.services.settings.meetings.max_participants)
+        if self._sfu_from():
+            return largest
+        return min(media.mesh_limit, largest)
+
+    def _sfu_from(self) -> int:
+        """How many participants move a meeting to the SFU (0: never, there is none)."""
+        mode = self.services.settings.media.mode
+        if mode not in ("auto", "sfu") or not self.relay.available:
+            return 0
+        return 3 if mode == "auto" else 1
 
     def _apply(self, room: RoomRuntime, event: Event) -> None:
+        if isinstance(event, Join | Resume):  # the SFU may have come or gone meanwhile
+            room.state = replace(
+                room.state, sfu_from=self._sfu_from(), max_participants=self.capacity()
+            )
+        before = room.state
         room.state, actions = apply(room.state, event)
+        if before.media_mode == "sfu":
+            for pid in before.participants.keys() - room.state.participants.keys():
+                self.relay.left(room.state.meeting_id, pid)
         for action in actions:
             match action:
                 case Send(pid=pid, message=message):
@@ -345,6 +396,8 @@ class Hub:
                     self._ended_at[room.state.meeting_id] = time.time()
         finished = room.empty or (room.state.ended and not room.connections)
         if finished and self.rooms.pop(room.state.meeting_id, None) is not None:
+            if room.state.media_mode == "sfu":
+                self.relay.closed(room.state.meeting_id)
             self.services.retention.rooms.closed(room.state.meeting_id)  # retention
 
     def _close(self, room: RoomRuntime, pid: str, code: int, reason: str) -> None:

@@ -26,12 +26,17 @@ MAX_SIGNAL_DEPTH: Final = 32
 MAX_RESUME_CHARS: Final = 128
 MAX_PASSWORD_CHARS: Final = 128
 MAX_IDENTITY_CHARS: Final = 200
+MAX_SDP_CHARS: Final = 60_000  # an offer with three media sections and simulcast is ~6000
+MAX_CANDIDATE_CHARS: Final = 1024
 BASE64_PATTERN: Final = r"^[A-Za-z0-9+/]+={0,2}$"
 PID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,32}$"
 RESUME_PATTERN: Final = r"^[A-Za-z0-9_-]{1,128}$"
 
 Pid = Annotated[str, Field(pattern=PID_PATTERN)]
 ParticipantRole = Literal["member", "guest"]
+MediaMode = Literal["p2p", "sfu"]
+SfuTarget = Literal["publisher", "subscriber"]
+SfuLayer = Literal["low", "medium", "high"]
 LeaveReason = Literal["left", "kicked", "disconnected"]
 ProtocolErrorCode = Literal["too_large", "not_json", "not_object", "unknown_type", "invalid"]
 
@@ -175,6 +180,45 @@ class ClientPong(_ClientModel):
     type: Literal["pong"] = "pong"
 
 
+class IceCandidate(_ClientModel):
+    """``RTCIceCandidate.toJSON()``."""
+
+    candidate: str = Field(max_length=MAX_CANDIDATE_CHARS)
+    sdpMid: str | None = Field(None, max_length=64)
+    sdpMLineIndex: int | None = Field(None, ge=0, le=1024)
+    usernameFragment: str | None = Field(None, max_length=256)
+
+
+class ClientSfuPublish(_ClientModel):
+    """SFU mode: the offer of the participant's sending connection (again for ICE restarts)."""
+
+    type: Literal["sfu_publish"] = "sfu_publish"
+    sdp: str = Field(min_length=1, max_length=MAX_SDP_CHARS)
+
+
+class ClientSfuAnswer(_ClientModel):
+    """SFU mode: the answer to the latest ``sfu_offer`` (the receiving connection)."""
+
+    type: Literal["sfu_answer"] = "sfu_answer"
+    sdp: str = Field(min_length=1, max_length=MAX_SDP_CHARS)
+
+
+class ClientSfuCandidate(_ClientModel):
+    """SFU mode: a trickled ICE candidate of one of the two connections; null: no more."""
+
+    type: Literal["sfu_candidate"] = "sfu_candidate"
+    target: SfuTarget
+    candidate: IceCandidate | None
+
+
+class ClientSfuQuality(_ClientModel):
+    """SFU mode: which simulcast layer of a participant's camera fits its tile."""
+
+    type: Literal["sfu_quality"] = "sfu_quality"
+    pid: Pid
+    layer: SfuLayer
+
+
 ClientMessage: TypeAlias = Annotated[
     ClientHello
     | ClientSignal
@@ -191,7 +235,11 @@ ClientMessage: TypeAlias = Annotated[
     | ClientEnd
     | ClientClearChat
     | ClientLeave
-    | ClientPong,
+    | ClientPong
+    | ClientSfuPublish
+    | ClientSfuAnswer
+    | ClientSfuCandidate
+    | ClientSfuQuality,
     Field(discriminator="type"),
 ]
 _CLIENT_ADAPTER: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
@@ -339,6 +387,7 @@ class Welcome(_ServerModel):
     participants: tuple[ParticipantInfo, ...]
     locked: bool
     resume: str = Field(repr=False)
+    media_mode: MediaMode = "p2p"
 
 
 class Lobby(_ServerModel):
@@ -437,6 +486,43 @@ class Ping(_ServerModel):
     resume: str | None = Field(None, repr=False)
 
 
+class MediaModeChanged(_ServerModel):
+    """The meeting's media now goes this way (``sfu``: through the SFU, from the third
+    participant on in ``auto`` mode). Clients close their peer connections and publish."""
+
+    type: Literal["media_mode"] = "media_mode"
+    mode: MediaMode
+
+
+class SfuStream(_ServerModel):
+    """One media section of the receiving connection: whose it is and which of their
+    sending transceivers (``source_mid``: "0" microphone, "1" camera, "2" screen)."""
+
+    mid: str
+    pid: str
+    kind: Literal["audio", "video"]
+    source_mid: str
+
+
+class SfuAnswer(_ServerModel):
+    type: Literal["sfu_answer"] = "sfu_answer"
+    sdp: str
+
+
+class SfuOffer(_ServerModel):
+    """A new or changed offer for the receiving connection; answer with ``sfu_answer``."""
+
+    type: Literal["sfu_offer"] = "sfu_offer"
+    sdp: str
+    streams: tuple[SfuStream, ...]
+
+
+class SfuRestart(_ServerModel):
+    """The SFU lost the meeting's media (it restarted): publish again."""
+
+    type: Literal["sfu_restart"] = "sfu_restart"
+
+
 class IceServerInfo(_ServerModel):
     urls: tuple[str, ...]
     username: str | None = None
@@ -474,7 +560,11 @@ ServerMessage: TypeAlias = Annotated[
     | Kicked
     | Error
     | Ping
-    | Session,
+    | Session
+    | MediaModeChanged
+    | SfuAnswer
+    | SfuOffer
+    | SfuRestart,
     Field(discriminator="type"),
 ]
 _SERVER_ADAPTER: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)

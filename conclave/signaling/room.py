@@ -96,6 +96,8 @@ class RoomState:
     promoted: frozenset[str] = frozenset()  # user ids made hosts during this meeting
     ended: bool = False
     chat_counter: int = 0
+    media_mode: p.MediaMode = "p2p"
+    sfu_from: int = 0  # move to the SFU once this many take part (0: never; set by the hub)
 
     def hosts(self) -> list[str]:
         return [pid for pid, x in self.participants.items() if x.host]

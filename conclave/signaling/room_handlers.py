@@ -117,7 +117,9 @@ def _lobby_news(state: RoomState, pids: Iterable[str] | None = None) -> list[Act
 
 
 def _enter(state: RoomState, who: Participant, token: str) -> Outcome:
-    """Seat an admitted participant: welcome (listing the others), tell the others."""
+    """Seat an admitted participant: welcome (listing the others), tell the others. The
+    one who makes the meeting big enough for the SFU moves everyone there."""
+    new = _media_mode_for(replace(state, participants=_with(state.participants, who.pid, who)))
     welcome = p.Welcome(
         you=who.pid,
         uid=who.user_id,
@@ -126,10 +128,21 @@ def _enter(state: RoomState, who: Participant, token: str) -> Outcome:
         locked=state.locked,
         resume=token,
         participants=tuple(x.info() for x in state.participants.values()),
+        media_mode=new.media_mode,
     )
     joined = p.ParticipantJoined(participant=who.info())
-    new = replace(state, participants=_with(state.participants, who.pid, who))
-    return new, [Send(who.pid, welcome), Broadcast(joined, frozenset({who.pid}))]
+    actions: list[Action] = [Send(who.pid, welcome), Broadcast(joined, frozenset({who.pid}))]
+    if new.media_mode != state.media_mode:
+        actions.append(Broadcast(p.MediaModeChanged(mode=new.media_mode), frozenset({who.pid})))
+    return new, actions
+
+
+def _media_mode_for(state: RoomState) -> RoomState:
+    """P2P until ``sfu_from`` people take part; then the SFU for the rest of the meeting
+    (going back would interrupt everyone's media a second time for little gain)."""
+    if state.media_mode == "p2p" and 0 < state.sfu_from <= len(state.participants):
+        return replace(state, media_mode="sfu")
+    return state
 
 
 def _show_lobby_to(state: RoomState, who: Participant) -> list[Action]:

@@ -350,3 +350,23 @@ def test_session_hands_out_short_lived_turn_credentials_of_this_participant(
     assert "hannah" not in pseudonym and len(pseudonym) >= 16  # no account name for coturn logs
     expected = hmac.new(secret.encode(), server["username"].encode(), hashlib.sha1).digest()
     assert base64.b64decode(server["credential"]) == expected
+
+
+def test_sfu_messages_are_refused_outside_sfu_mode_and_before_admission(
+    room: Meeting, host: User, meeting: MeetingRecord, services: Services
+) -> None:
+    """No Janus here: the meeting stays P2P, and SFU requests never reach an SFU."""
+    offer = {"type": "sfu_publish", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}
+    guest = _guest(services, host, meeting)
+    with room.join(host, meeting.id) as h:
+        assert h.until("welcome")["media_mode"] == "p2p"
+        h.send(offer)
+        assert h.until("error")["code"] == "not_sfu"
+        with room.join(guest, meeting.id) as g:
+            g.until("lobby")
+            g.send(offer)
+            assert g.until("error")["code"] == "not_participant"
+        h.send({"type": "sfu_candidate", "target": "elsewhere", "candidate": None})
+        assert h.until("error")["code"] == "invalid"
+        h.send({"type": "sfu_publish", "sdp": "v=0" + "x" * 70_000})
+        assert h.until("error")["code"] in ("invalid", "too_large")

@@ -47,6 +47,29 @@ VALID: list[tuple[dict[str, Any], p.ClientMessage]] = [
     ({"type": "clear_chat"}, p.ClientClearChat()),
     ({"type": "leave"}, p.ClientLeave()),
     ({"type": "pong"}, p.ClientPong()),
+    ({"type": "sfu_publish", "sdp": "v=0\r\n"}, p.ClientSfuPublish(sdp="v=0\r\n")),
+    ({"type": "sfu_answer", "sdp": "v=0\r\n"}, p.ClientSfuAnswer(sdp="v=0\r\n")),
+    (
+        {
+            "type": "sfu_candidate",
+            "target": "publisher",
+            "candidate": {"candidate": "candidate:1 1 udp 1 10.0.0.1 9 typ host", "sdpMid": "0"},
+        },
+        p.ClientSfuCandidate(
+            target="publisher",
+            candidate=p.IceCandidate(
+                candidate="candidate:1 1 udp 1 10.0.0.1 9 typ host", sdpMid="0"
+            ),
+        ),
+    ),
+    (
+        {"type": "sfu_candidate", "target": "subscriber", "candidate": None},
+        p.ClientSfuCandidate(target="subscriber", candidate=None),
+    ),
+    (
+        {"type": "sfu_quality", "pid": "a1", "layer": "low"},
+        p.ClientSfuQuality(pid="a1", layer="low"),
+    ),
 ]
 
 
@@ -309,6 +332,7 @@ def test_server_json_exact() -> None:
         ],
         "locked": False,
         "resume": "tok",
+        "media_mode": "p2p",
     }
 
 

@@ -159,6 +159,36 @@ def test_deny(room: Harness) -> None:
     assert "g" not in room.state.lobby
 
 
+def test_the_third_participant_moves_the_meeting_to_the_sfu() -> None:
+    h = Harness()
+    h.state = RoomState(meeting_id="m1", max_participants=10, sfu_from=3)
+    h.join("a", host=True)
+    h.join("b")
+    assert h.state.media_mode == "p2p"
+    assert isinstance(h.got("b")[0], p.Welcome) and h.got("b")[0].media_mode == "p2p"
+    h.join("c")
+    assert h.state.media_mode == "sfu"
+    [welcome] = h.got("c")
+    assert isinstance(welcome, p.Welcome) and welcome.media_mode == "sfu"
+    for earlier in ("a", "b"):
+        assert p.MediaModeChanged(mode="sfu") in h.got(earlier)
+    h.do(r.Leave("c"))
+    h.do(r.Leave("b"))
+    assert h.state.media_mode == "sfu"  # stays: no second interruption
+    h.join("d")
+    [welcome] = h.got("d")
+    assert isinstance(welcome, p.Welcome) and welcome.media_mode == "sfu"
+    assert "media_mode" not in h.types("a")
+
+
+def test_without_an_sfu_the_meeting_stays_p2p() -> None:
+    h = Harness()  # sfu_from 0: the hub found no SFU
+    for pid in "abcd":
+        h.join(pid)
+        assert "media_mode" not in h.types("a")
+    assert h.state.media_mode == "p2p"
+
+
 def test_meeting_full() -> None:
     h = Harness(max_participants=2)
     h.join("a", host=True)
