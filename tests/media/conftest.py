@@ -91,14 +91,27 @@ class Site:
         return context.new_page()
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
+def make_site(tmp_path: Path, **env: str) -> Iterator[Site]:
     data = tmp_path / "data"
     services = build_services(load_settings(None, data_dir=data), argon2=profiles.CHEAPEST)
-    server = LiveServer(data, tmp_path)
+    server = LiveServer(data, tmp_path, env)
     server.start()
     try:
         yield Site(server, services)
     finally:
         server.stop()
         services.db.dispose()
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    """Direct connections only (P2P and mesh): no SFU, even where Janus is installed."""
+    yield from make_site(tmp_path, CONCLAVE_MEDIA__JANUS__MANAGED="off")
+
+
+@pytest.fixture
+def sfu_site(tmp_path: Path) -> Iterator[Site]:
+    """The default media mode ("auto") with a managed Janus, as `make run` starts it."""
+    if not shutil.which("janus"):
+        pytest.skip("Debian's janus is not installed (apt install janus)")
+    yield from make_site(tmp_path, CONCLAVE_MEDIA__JANUS__MANAGED="on")

@@ -70,6 +70,16 @@ class LiveServer:
             time.sleep(POLL_SECONDS)  # polling the readiness condition with a deadline
         raise RuntimeError("server did not become ready")
 
+    def wait_for_sfu(self) -> None:
+        """Until the server's SFU (a managed Janus) is ready, or fail at the deadline."""
+        deadline = time.monotonic() + START_SECONDS
+        while time.monotonic() < deadline:
+            health = httpx.get(f"{self.base_url}/healthz", verify=False, timeout=5).json()
+            if health["sfu"] == "ready":
+                return
+            time.sleep(POLL_SECONDS)  # polling the readiness condition with a deadline
+        raise RuntimeError(f"the SFU did not become ready: {self.log_text()}")
+
     def stop(self, *, kill: bool = False) -> None:
         if self.process is None or self.process.poll() is not None:
             return

@@ -13,8 +13,12 @@ router = APIRouter()
 
 
 @router.get("/healthz")
-def healthz() -> Response:
-    return JSONResponse({"status": "ok"})
+def healthz(request: Request) -> Response:
+    """For monitoring: the server answers; ``sfu``: "ready", "down" (Janus is configured
+    but not reachable, e.g. still starting) or "none"."""
+    sfu = request.app.state.sfu
+    state = "ready" if sfu.available else "down" if sfu.configured else "none"
+    return JSONResponse({"status": "ok", "sfu": state})
 
 
 @router.get("/")

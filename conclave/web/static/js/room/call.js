@@ -88,6 +88,18 @@ export class Call extends EventTarget {
     await Promise.all([...this.peers.values()].map((peer) => peer.setTrack(kind, track)));
   }
 
+  /** Audio level of each participant heard, from each connection's statistics. */
+  async audioLevels() {
+    /** @type {Map<string, number>} */
+    const levels = new Map();
+    for (const [pid, peer] of this.peers) {
+      (await peer.pc.getStats()).forEach((report) => {
+        if (report.type === "inbound-rtp" && report.kind === "audio") levels.set(pid, Math.max(levels.get(pid) || 0, report.audioLevel || 0));
+      });
+    }
+    return levels;
+  }
+
   /** Ask every connection that is not working for an ICE restart. */
   restartBroken() {
     for (const peer of this.peers.values()) {
@@ -234,7 +246,7 @@ class Peer {
  * (e2ee/framing.js); H.264's packetiser would need more of the frame. So video prefers VP8.
  * @param {RTCRtpTransceiver} transceiver
  */
-function preferVp8(transceiver) {
+export function preferVp8(transceiver) {
   const codecs = RTCRtpReceiver.getCapabilities("video")?.codecs;
   if (!codecs || !transceiver.setCodecPreferences) return;
   const vp8 = codecs.filter((c) => c.mimeType.toLowerCase() === "video/vp8");

@@ -5,6 +5,7 @@
  */
 import { SignalingClient } from "./protocol.js";
 import { Call } from "./call.js";
+import { SfuCall } from "./sfu.js";
 import { LocalMedia } from "./media.js";
 import { loadStrings, t } from "./i18n.js";
 import { byId, setPressed, showSection } from "./ui/dom.js";
@@ -40,7 +41,7 @@ class Room {
     this.devices = new Devices(this.media, (kind, track) => this.#published(kind, track));
     /** @type {SignalingClient | null} */
     this.signaling = null;
-    /** @type {Call | null} */
+    /** @type {Call | SfuCall | null} */
     this.call = null;
     /** @type {RTCIceServer[]} */
     this.iceServers = [];
@@ -159,7 +160,7 @@ class Room {
         break;
       case "signal":
         if (m.payload.e2ee) await this.e2ee?.receive(m.from, m.payload.e2ee);
-        else await this.call?.receive(m.from, m.payload);
+        else if (this.call instanceof Call) await this.call.receive(m.from, m.payload);
         break;
       case "chat":
         await this.#receiveChat(m);
@@ -184,6 +185,14 @@ class Room {
         break;
       case "error":
         this.#error(m.code, m.message);
+        break;
+      case "media_mode":
+        if (m.mode === "sfu") await this.#switchToSfu();
+        break;
+      case "sfu_answer":
+      case "sfu_offer":
+      case "sfu_restart":
+        if (this.call instanceof SfuCall) await this.call.receive(m);
         break;
     }
   }
@@ -215,7 +224,7 @@ class Room {
     }
   }
 
-  /** @param {{you: string, uid: string, host: boolean, participants: any[]}} m */
+  /** @param {{you: string, uid: string, host: boolean, participants: any[], media_mode: "p2p" | "sfu"}} m */
   async #welcome(m) {
     this.call?.disconnectAll();
     this.stage.clear();
@@ -224,29 +233,54 @@ class Room {
     this.people.selfPid = m.you;
     this.#setHost(m.host);
     await this.e2ee?.start(m.you, m.uid);
-    this.call = new Call(m.you, (to, payload) => this.send({ type: "signal", to, payload }), {
-      iceServers: this.iceServers,
-      iceTransportPolicy: this.iceTransportPolicy,
-      hooks: this.e2ee?.hooks,
-      encodedStreams: this.e2ee?.support === "streams",
-    });
-    this.call.addEventListener("track", (event) => this.#onTrack(/** @type {CustomEvent} */ (event).detail));
-    for (const kind of /** @type {const} */ (["audio", "camera", "screen"])) {
-      const track = kind === "audio" ? this.media.audio : kind === "camera" ? this.media.camera : this.media.screen;
-      this.call.local[kind] = track;
-    }
+    this.call = this.#makeCall(m.media_mode);
     this.stage.tile(m.you, this.name, true);
     this.stage.showVideo(m.you, this.media.camera);
     this.people.upsert(this.#selfInfo());
     for (const person of m.participants) {
       this.#addPerson(person);
       await this.e2ee?.addPeer(person.pid, person.uid, false);
-      this.call.connect(person.pid);
+      if (this.call instanceof Call) this.call.connect(person.pid);
     }
+    if (this.call instanceof SfuCall) await this.call.start();
     this.#showE2EE();
     this.#publishState();
     showSection("call");
     this.devices.syncButtons();
+  }
+
+  /**
+   * The call for the meeting's media mode, with the current local tracks.
+   * @param {"p2p" | "sfu"} mode
+   */
+  #makeCall(mode) {
+    const options = {
+      iceServers: this.iceServers,
+      iceTransportPolicy: this.iceTransportPolicy,
+      hooks: this.e2ee?.hooks,
+      encodedStreams: this.e2ee?.support === "streams",
+    };
+    const call =
+      mode === "sfu"
+        ? new SfuCall((message) => this.send(message), { ...options, simulcast: true })
+        : new Call(this.selfPid, (to, payload) => this.send({ type: "signal", to, payload }), options);
+    call.addEventListener("track", (event) => this.#onTrack(/** @type {CustomEvent} */ (event).detail));
+    call.local.audio = this.media.audio;
+    call.local.camera = this.media.camera;
+    call.local.screen = this.media.screen;
+    const mode_ = byId("media-mode");
+    mode_.textContent = mode === "sfu" ? t("mode_sfu") : t("mode_p2p");
+    mode_.dataset.mode = mode;
+    return call;
+  }
+
+  /** The meeting moved to the SFU: close the direct connections, send through the SFU. */
+  async #switchToSfu() {
+    if (!this.selfPid || this.call instanceof SfuCall) return;
+    this.call?.disconnectAll();
+    const call = this.#makeCall("sfu");
+    this.call = call;
+    await call.start();
   }
 
   #selfInfo() {
@@ -440,14 +474,7 @@ class Room {
 
   async #pollLevels() {
     if (!this.call) return;
-    for (const [pid, peer] of this.call.peers) {
-      const stats = await peer.pc.getStats();
-      let level = 0;
-      stats.forEach((report) => {
-        if (report.type === "inbound-rtp" && report.kind === "audio") level = Math.max(level, report.audioLevel || 0);
-      });
-      this.stage.setLevel(pid, level);
-    }
+    for (const [pid, level] of await this.call.audioLevels()) this.stage.setLevel(pid, level);
   }
 }
 
