@@ -11,6 +11,8 @@ from starlette.types import Receive, Scope, Send
 
 from conclave import logs
 from conclave.config import Settings, warnings_for
+from conclave.media.janus_managed import JanusNotFound
+from conclave.media.sfu import build_sfu
 from conclave.services import build_services
 from conclave.tls import ensure_tls
 from conclave.web.app import create_app
@@ -22,7 +24,11 @@ def serve(settings: Settings) -> None:
     logs.configure(settings.logging.level, settings.logging.format)
     services = build_services(settings)
     tls = ensure_tls(settings)
-    app = create_app(services)
+    try:
+        sfu = build_sfu(settings)
+    except JanusNotFound as error:
+        raise SystemExit(f"conclave: {error}") from None
+    app = create_app(services, sfu)
     _announce(settings, tls.fingerprint, tls.self_signed, services.accounts.issue_setup_token())
     servers = [
         uvicorn.Server(

@@ -75,6 +75,12 @@ class HandleLost(JanusError):
     default_message = N_("The media connection is gone.")
 
 
+class SfuUnavailable(JanusError):
+    """No Janus is ready for this request (none configured, starting, or restarting)."""
+
+    default_message = N_("The media server is not available right now.")
+
+
 # Janus core (janus/apierror.h) and VideoRoom (plugins/janus_videoroom.c) codes.
 CORE_ERRORS: dict[int, type[JanusError]] = {
     403: Unauthorized,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from conclave.media.sfu import Sfu
 from conclave.retention.task import purge_lifespan
 from conclave.services import Services
 from conclave.signaling.hub import Hub
@@ -18,17 +21,27 @@ from conclave.web.routes import account, admin, auth, invitations, meetings, pag
 STATIC = Path(__file__).with_name("static")
 
 
-def create_app(services: Services) -> FastAPI:
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The SFU (a managed Janus starts in the background) and the purge job."""
+    sfu: Sfu = app.state.sfu
+    async with sfu.running(), purge_lifespan(app):
+        yield
+
+
+def create_app(services: Services, sfu: Sfu | None = None) -> FastAPI:
+    """``sfu`` None: no SFU (``app.state.sfu.available`` is False)."""
     app = FastAPI(
         title="Conclave",
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        lifespan=purge_lifespan,
+        lifespan=_lifespan,
     )
     app.state.services = services
     app.state.jinja = make_environments(services.catalogs)
-    app.state.hub = Hub(services)
+    app.state.sfu = sfu if sfu is not None else Sfu.unavailable()
+    app.state.hub = Hub(services, app.state.sfu)
     for module in (pages, auth, meetings, invitations, account, admin, room):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,0 +1,155 @@
+"""The Janus servers behind the SFU: a managed child process, or external servers.
+
+A :class:`Backend` is one Janus server and Conclave's one Janus session on it (every
+handle of every meeting placed there lives in that session). :meth:`Backend.run` starts a
+managed Janus, opens the session, waits until it is lost (Janus died, restarted, or was
+unreachable too long), reports the loss, and opens a new session as soon as Janus
+answers again; it runs until cancelled. :func:`build_backends` makes them from the
+settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+from conclave.config import JanusSettings
+from conclave.media.janus import JanusClient, JanusSession
+from conclave.media.janus_errors import JanusError
+from conclave.media.janus_managed import (
+    JanusStartError,
+    JanusUnavailable,
+    ManagedJanus,
+    managed_binary,
+    scrub_addresses,
+)
+
+log = logging.getLogger("conclave.sfu")
+
+RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0)
+RETRY_MAX = 5.0
+
+
+def _delays() -> Iterator[float]:
+    return itertools.chain(RETRY_DELAYS, itertools.repeat(RETRY_MAX))
+
+
+class Backend:
+    """One Janus server. ``label`` names it in logs (``managed`` or ``janus-<n>``)."""
+
+    def __init__(
+        self,
+        label: str,
+        client: JanusClient | None,
+        admin_key: str | None,
+        *,
+        managed: ManagedJanus | None = None,
+    ) -> None:
+        self.label = label
+        self.managed = managed
+        self._client = client
+        self.admin_key = admin_key
+        self.session: JanusSession | None = None
+        self.stale_rooms: list[tuple[int, str]] = []  # (room, secret) of a lost session
+        self._gave_up = False
+
+    @property
+    def client(self) -> JanusClient:
+        if self._client is None:
+            raise JanusUnavailable(f"{self.label}: not started")
+        return self._client
+
+    @property
+    def available(self) -> bool:
+        session = self.session
+        return session is not None and session.lost is None
+
+    @property
+    def gave_up(self) -> bool:
+        """True when this backend will not come back (a managed Janus that cannot start)."""
+        return self._gave_up
+
+    async def run(
+        self,
+        ready: Callable[[Backend], Awaitable[None]],
+        lost: Callable[[Backend], Awaitable[None]],
+    ) -> None:
+        """Keep a session open on this Janus until cancelled; ``lost`` is awaited after
+        every loss (before reconnecting), ``ready`` after every new session."""
+        if self.managed is not None and not await self._start_managed(self.managed):
+            return
+        while True:
+            session = await self._connect()
+            if session is None:
+                return
+            self.session = session
+            await ready(self)
+            reason = await session.wait_lost()
+            log.warning(
+                "sfu lost its janus session", extra={"event": self.label, "code": reason.code}
+            )
+            await session.close(reason)
+            await lost(self)
+
+    async def _start_managed(self, managed: ManagedJanus) -> bool:
+        try:
+            endpoint = await managed.start()
+        except (JanusStartError, OSError) as exc:
+            self._gave_up = True
+            log.error("janus did not start; the SFU is off: %s", scrub_addresses(str(exc)))
+            return False
+        self._client = JanusClient(endpoint.url, endpoint.api_secret)
+        self.admin_key = endpoint.admin_key
+        return True
+
+    async def _connect(self) -> JanusSession | None:
+        delays = _delays()
+        while True:
+            try:
+                if self.managed is not None:
+                    await self.managed.wait_ready(timeout=None)
+                session = await self.client.create_session()
+            except JanusUnavailable as exc:
+                self._gave_up = True
+                log.error("janus is gone for good; the SFU is off: %s", exc)
+                return None
+            except JanusError as exc:
+                log.info(
+                    "janus not reachable yet",
+                    extra={"event": self.label, "reason": type(exc).__name__},
+                )
+                await asyncio.sleep(next(delays))
+                continue
+            log.info("sfu connected to janus", extra={"event": self.label})
+            return session
+
+    async def aclose(self) -> None:
+        """Destroy the session (and its handles), close the client, stop a managed Janus."""
+        session, self.session = self.session, None
+        if session is not None:
+            with contextlib.suppress(JanusError):
+                await session.destroy()
+        if self._client is not None:
+            await self._client.aclose()
+        if self.managed is not None:
+            await self.managed.stop()
+
+
+def build_backends(settings: JanusSettings, data_dir: Path) -> list[Backend]:
+    """The managed Janus (when ``managed_binary`` finds one to run) and every server in
+    ``settings.urls``. Raises :class:`JanusNotFound` for ``managed = "on"`` without a
+    binary."""
+    backends: list[Backend] = []
+    binary = managed_binary(settings)
+    if binary is not None:
+        managed = ManagedJanus(settings, data_dir, binary=binary)
+        backends.append(Backend("managed", None, None, managed=managed))
+    secret = settings.api_secret.get_secret_value() if settings.api_secret else None
+    admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
+    for number, url in enumerate(settings.urls, start=1):
+        backends.append(Backend(f"janus-{number}", JanusClient(url, secret), admin_key))
+    return backends
