@@ -5,6 +5,10 @@ frame decoded is a frame decrypted."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import time
 from typing import Any
 
 from playwright.sync_api import Browser, Page, expect
@@ -19,13 +23,14 @@ TIMEOUT_MS = CALL_SECONDS * 1000
 
 # Polls until the open connections decode video from `senders` different streams and
 # receive audio from as many, or the deadline passes; returns what it saw either way.
+# Only connections made after the first `since` count (to see media on new ones).
 SFU_MEDIA = """
-async ([senders, seconds]) => {
+async ([senders, seconds, since]) => {
   const deadline = performance.now() + seconds * 1000;
   let seen = {video: 0, audio: 0, frames: 0, transformed: false};
   while (performance.now() < deadline) {
     seen = {video: 0, audio: 0, frames: 0, transformed: true};
-    for (const pc of window.__pcs.filter(pc => pc.connectionState === "connected")) {
+    for (const pc of window.__pcs.slice(since).filter(pc => pc.connectionState === "connected")) {
       (await pc.getStats()).forEach(r => {
         if (r.type !== "inbound-rtp") return;
         if (r.kind === "video" && r.framesDecoded > 0) { seen.video += 1; seen.frames += r.framesDecoded; }
@@ -55,9 +60,17 @@ def _meeting(site: Site, *members: str) -> Meeting:
     return meeting
 
 
-def sfu_media(page: Page, senders: int) -> dict[str, Any]:
-    seen: dict[str, Any] = page.evaluate(SFU_MEDIA, [senders, CALL_SECONDS])
+def sfu_media(page: Page, senders: int, since: int = 0) -> dict[str, Any]:
+    seen: dict[str, Any] = page.evaluate(SFU_MEDIA, [senders, CALL_SECONDS, since])
     return seen
+
+
+def _janus_pid(server_pid: int) -> int:
+    found = subprocess.run(
+        ["pgrep", "-P", str(server_pid), "-x", "janus"], capture_output=True, text=True
+    ).stdout.split()
+    assert len(found) == 1, f"one managed janus under the server, found {found}"
+    return int(found[0])
 
 
 def test_the_third_participant_moves_the_call_to_the_sfu_without_a_click(
@@ -85,3 +98,50 @@ def test_the_third_participant_moves_the_call_to_the_sfu_without_a_click(
         assert seen["video"] >= 2 and seen["audio"] >= 2, seen
         assert seen["transformed"], "every sender and receiver goes through the SFrame worker"
         expect(page.locator("#e2ee-state")).to_have_text("End-to-end encrypted, not verified")
+
+
+NAMES = ("hannah", "ivan", "jana", "karl", "lena")
+
+
+def test_five_participants_decode_each_other_through_janus(
+    sfu_site: Site, browser: Browser
+) -> None:
+    sfu_site.server.wait_for_sfu()
+    meeting = _meeting(sfu_site, *NAMES[1:])
+    pages = [sfu_site.person(browser, name) for name in NAMES]
+    for page in pages:
+        join(page, sfu_site.server.base_url, meeting.id)
+    for page in pages:
+        in_call(page, 5)
+        expect(page.locator("#media-mode")).to_have_text("Through the media server")
+    for page in pages:
+        seen = sfu_media(page, 4)
+        assert seen["video"] >= 4 and seen["audio"] >= 4, seen
+        assert seen["transformed"], seen
+
+
+def test_a_janus_killed_during_a_call_is_restarted_and_the_call_comes_back(
+    sfu_site: Site, browser: Browser
+) -> None:
+    sfu_site.server.wait_for_sfu()
+    meeting = _meeting(sfu_site, "ivan", "jana")
+    pages = [sfu_site.person(browser, name) for name in NAMES[:3]]
+    for page in pages:
+        join(page, sfu_site.server.base_url, meeting.id)
+    for page in pages:
+        in_call(page, 3)
+        seen = sfu_media(page, 2)
+        assert seen["video"] >= 2, seen
+    assert sfu_site.server.process is not None
+    janus = _janus_pid(sfu_site.server.process.pid)
+    before = [page.evaluate("window.__pcs.length") for page in pages]
+    os.kill(janus, signal.SIGKILL)
+    killed = time.monotonic()
+    expect(pages[0].locator("#notice")).to_have_text(
+        "Media connection lost. Reconnecting…", timeout=TIMEOUT_MS
+    )
+    for page, since in zip(pages, before, strict=True):
+        seen = sfu_media(page, 2, since)  # on new connections, through the new Janus
+        assert seen["video"] >= 2 and seen["audio"] >= 2, seen
+    print(f"call back {time.monotonic() - killed:.1f} s after the kill")  # the issue: < 15 s
+    assert _janus_pid(sfu_site.server.process.pid) != janus

@@ -189,9 +189,12 @@ class Room {
       case "media_mode":
         if (m.mode === "sfu") await this.#switchToSfu();
         break;
+      case "sfu_restart":
+        this.#notice(t("media_reconnecting"));
+        if (this.call instanceof SfuCall) await this.call.receive(m);
+        break;
       case "sfu_answer":
       case "sfu_offer":
-      case "sfu_restart":
         if (this.call instanceof SfuCall) await this.call.receive(m);
         break;
     }
