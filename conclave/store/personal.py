@@ -73,7 +73,7 @@ def meetings_hosted(db: Session, user_id: int) -> list[dict[str, Any]]:
     query = select(MeetingRow, invited).where(MeetingRow.owner_id == user_id)
     return [
         {**_meeting(row), "invitations": count}
-        for row, count in db.execute(query.order_by(MeetingRow.created_at)).tuples()
+        for row, count in db.execute(query.order_by(MeetingRow.created_at))
     ]
 
 
@@ -97,18 +97,19 @@ def invitations_of(db: Session, user_id: int, email: str | None) -> list[dict[st
             "accepted_at": _iso(inv.accepted_at),
             "meeting": _meeting(meeting),
         }
-        for inv, meeting in db.execute(query).tuples()
+        for inv, meeting in db.execute(query)
     ]
 
 
 def audit_of(db: Session, user_id: int) -> list[dict[str, Any]]:
-    """Audit entries about the user; the other party of an entry is not named."""
+    """Audit entries about the user. The other party is not named, and of an entry where
+    someone else acted on the user, their network is left out too."""
     return [
         {
             "event": e.event,
             "occurred_at": _iso(e.occurred_at),
             "as": "actor" if e.actor_id == user_id else "subject",
-            "client": e.client,
+            "client": e.client if e.actor_id == user_id else None,
             "details": e.details,
         }
         for e in audit.about_user(db, user_id)

@@ -297,3 +297,44 @@ def test_zero_is_allowed_where_it_means_the_end_of_the_meeting(tmp_path: Path) -
 def test_database_files_helper_sees_the_wal(services: Services) -> None:
     make_user(services, "walter")
     assert any(p.name.endswith("-wal") for p in database_files(services))
+
+
+def test_migration_0003_keeps_existing_rows_both_ways(tmp_path: Path) -> None:
+    from alembic import command
+
+    from conclave.store.db import alembic_config
+
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    meeting = "m" * 24
+
+    def upgrade_or_downgrade(step: str, target: str) -> None:
+        with db.engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            getattr(command, step)(config, target)
+
+    upgrade_or_downgrade("upgrade", "0002")
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO users (username, display_name, password_hash, role, disabled, created_at)"
+            " VALUES ('ann', 'Ann', 'x', 'member', 0, '2026-01-01 00:00:00')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO meetings VALUES (?, 1, 'T', NULL, NULL, NULL, 'off', '2026-01-01')",
+            (meeting,),
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO invitations (meeting_id, user_id, created_at, expires_at)"
+            " VALUES (?, 1, '2026-01-01', '2026-01-02')",
+            (meeting,),
+        )
+    db.migrate()
+    count = "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM meetings)"
+    count += " + (SELECT count(*) FROM invitations)"
+    with db.engine.begin() as connection:
+        assert connection.exec_driver_sql(count).scalar() == 3
+        assert connection.exec_driver_sql("SELECT count(*) FROM audit_log").scalar() == 0
+    upgrade_or_downgrade("downgrade", "0002")  # no table rebuild, so no cascade
+    with db.engine.begin() as connection:
+        assert connection.exec_driver_sql(count).scalar() == 3
+    db.dispose()
