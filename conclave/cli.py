@@ -43,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     purge.set_defaults(run=_purge)
 
+    compliance = commands.add_parser(
+        "compliance", parents=[common], help="check the installation against the GDPR requirements"
+    )
+    _compliance_arguments(compliance)
+    compliance.set_defaults(run=_compliance)
+
     user = commands.add_parser("user", parents=[common], help="manage accounts")
     actions = user.add_subparsers(dest="action", required=True)
     add = actions.add_parser("add", parents=[common], help="create an account")
@@ -116,6 +122,18 @@ def _check(settings: Settings, _args: argparse.Namespace) -> int:
         print(f"warning: {note}")
     print("The configuration is valid.")
     return 0
+
+
+def _compliance_arguments(parser: argparse.ArgumentParser) -> None:
+    from conclave.compliance.command import add_arguments
+
+    add_arguments(parser)
+
+
+def _compliance(settings: Settings, args: argparse.Namespace) -> int:
+    from conclave.compliance.command import run
+
+    return run(settings, args)
 
 
 def _services(settings: Settings):  # type: ignore[no-untyped-def]

@@ -17,6 +17,7 @@ from conclave.web import csrf
 from conclave.web.audit import audit, client_address, json_download, leave_meetings
 from conclave.web.forms import DisplayName, Password, Username
 from conclave.web.render import render
+from conclave.web.routes import compliance
 from conclave.web.session import require_admin, services
 
 log = logging.getLogger("conclave.admin")
@@ -142,3 +143,6 @@ def _day(value: str, field: str) -> datetime | None:
             N_("{field}: enter a date as YYYY-MM-DD."), reason="bad_date", field=field
         ) from None
     return day.replace(tzinfo=UTC)
+
+
+router.include_router(compliance.router)  # GET /admin/compliance

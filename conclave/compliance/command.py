@@ -1,0 +1,74 @@
+"""``conclave compliance``: run every check and print the report.
+
+Exit status 0 when no check failed (warnings allowed), 1 otherwise; an invalid
+configuration is refused before (status 2, as for every command).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from conclave.compliance.render import FORMATS, render_report
+from conclave.compliance.report import make_report, scan_installed_files, scan_url
+from conclave.config import Settings
+from conclave.i18n import LANGUAGES
+from conclave.services import Services
+
+
+def _url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an http:// or https:// URL (e.g. https://meet.example.org)"
+        )
+    return value.rstrip("/") if parts.path in ("", "/") else value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url",
+        type=_url,
+        help="check the running server at this URL too (its pages, assets and headers)",
+    )
+    parser.add_argument("--format", choices=FORMATS, default="text")
+    parser.add_argument("--lang", choices=LANGUAGES, default="en")
+    parser.add_argument(
+        "--ca-file",
+        type=Path,
+        action="append",
+        default=[],
+        help="also trust this CA or certificate file for --url",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="do not verify the certificate of --url (the report says so)",
+    )
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.url:
+        scan = scan_url(settings, args.url, insecure=args.insecure, ca_files=args.ca_file)
+    else:
+        scan = scan_installed_files()
+    services = existing_services(settings)
+    try:
+        report = make_report(settings, scan, services=services)
+    finally:
+        if services is not None:
+            services.db.dispose()
+    sys.stdout.write(render_report(report, args.format, args.lang))
+    return report.exit_status
+
+
+def existing_services(settings: Settings) -> Services | None:
+    """The installation's services when its database exists; a report creates nothing."""
+    url = settings.database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        return None
+    from conclave.services import build_services
+
+    return build_services(settings)
