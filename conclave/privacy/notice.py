@@ -17,6 +17,11 @@ class PrivacyNotice:
     invitation_ttl_hours: int
     e2ee_required: bool
     default_lobby: str
+    meeting_days: int = 30
+    guest_days: int = 1
+    account_inactive_days: int = 730
+    identity_key_days: int = 365
+    audit_days: int = 90
 
     @property
     def complete(self) -> bool:
@@ -34,4 +39,9 @@ def privacy_notice(settings: Settings) -> PrivacyNotice:
         invitation_ttl_hours=settings.invitations.link_ttl_hours,
         e2ee_required=settings.security.require_e2ee,
         default_lobby=settings.meetings.default_lobby,
+        meeting_days=settings.retention.meeting_days,
+        guest_days=settings.retention.guest_days,
+        account_inactive_days=settings.retention.account_inactive_days,
+        identity_key_days=settings.retention.identity_key_days,
+        audit_days=settings.retention.audit_days,
     )

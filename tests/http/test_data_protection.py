@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
 
+from argon2 import profiles
 from fastapi.testclient import TestClient
 
+from conclave.config import load_settings
 from conclave.meetings.service import MeetingDraft
-from conclave.services import Services
+from conclave.services import Services, build_services
 from conclave.store.records import User
 from conclave.web.app import create_app
 from conclave.web.session import COOKIE
@@ -244,3 +247,21 @@ def test_audit_log_view_filters_by_event_actor_and_days_with_pages(
     assert "198.51.100.0/24" in first and "198.51.100.7" not in first
     german = admin.get("/admin/audit?event=data_exported", headers={"accept-language": "de"}).text
     assert "Personenbezogene Daten exportiert" in german and "Audit-Protokoll" in german
+
+
+def test_the_privacy_notice_states_the_retention_periods(tmp_path: Path, clock: FakeClock) -> None:
+    default = Browser(_built(tmp_path / "a", clock)).get("/privacy").text
+    assert "at most 30 days after it has ended" in default
+    assert "1 day after the last meeting you are invited to has ended" in default
+    assert "90 days" in default and "download everything this server stores about you" in default
+    zero = _built(tmp_path / "b", clock, meeting_days=0, guest_days=0)
+    text = Browser(zero).get("/privacy").text
+    assert "at the latest when it has ended" in text
+    assert "Deleted when the last meeting you are invited to has ended" in text
+    german = Browser(zero).get("/privacy", headers={"accept-language": "de"}).text
+    assert "Audit-Protokoll" in german
+
+
+def _built(data: Path, clock: FakeClock, **retention: int) -> Services:
+    settings = load_settings(None, data_dir=data, retention=retention)
+    return build_services(settings, clock, argon2=profiles.CHEAPEST)
