@@ -159,6 +159,7 @@ def test_every_page_loads_only_from_the_server_and_keeps_to_its_csp(
         (f"/m/{meeting_id}/join", 200),
         ("/account", 200),
         ("/admin/users", 200),
+        ("/admin/compliance", 200),  # runs the compliance report, its own scan included
         ("/privacy", 200),
         (server.setup_url.removeprefix(base), 404),  # the setup link, used
         (UNKNOWN_PATH, 404),
@@ -169,6 +170,7 @@ def test_every_page_loads_only_from_the_server_and_keeps_to_its_csp(
         (f"/m/{meeting_id}/join", 200),
         ("/account", 200),
         ("/admin/users", 403),
+        ("/admin/compliance", 403),
     ]
     visitor_pages = [
         ("/", 200),  # redirects to the login page
