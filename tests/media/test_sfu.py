@@ -145,3 +145,37 @@ def test_a_janus_killed_during_a_call_is_restarted_and_the_call_comes_back(
         assert seen["video"] >= 2 and seen["audio"] >= 2, seen
     print(f"call back {time.monotonic() - killed:.1f} s after the kill")  # the issue: < 15 s
     assert _janus_pid(sfu_site.server.process.pid) != janus
+
+
+# Widths of the decoded video pictures received (streams that decoded any frame).
+WIDTHS = """
+async () => {
+  const widths = [];
+  for (const pc of window.__pcs.filter(pc => pc.connectionState === "connected")) {
+    (await pc.getStats()).forEach(r => {
+      if (r.type === "inbound-rtp" && r.kind === "video" && r.framesDecoded > 0) widths.push(r.frameWidth);
+    });
+  }
+  return widths;
+}
+"""
+
+
+def test_small_tiles_receive_a_smaller_simulcast_layer(sfu_site: Site, browser: Browser) -> None:
+    sfu_site.server.wait_for_sfu()
+    meeting = _meeting(sfu_site, "ivan", "jana")
+    wide, ivan, narrow = (sfu_site.person(browser, name) for name in NAMES[:3])
+    wide.set_viewport_size({"width": 1920, "height": 1080})
+    narrow.set_viewport_size({"width": 360, "height": 640})  # a phone: tiles ~150 px wide
+    for page in (wide, ivan, narrow):
+        join(page, sfu_site.server.base_url, meeting.id)
+    for page in (wide, ivan, narrow):
+        in_call(page, 3)
+        assert sfu_media(page, 2)["video"] >= 2
+    deadline = time.monotonic() + CALL_SECONDS
+    while True:  # polling a condition with a deadline: layer switches follow key frames
+        small, large = narrow.evaluate(WIDTHS), wide.evaluate(WIDTHS)
+        if small and large and 2 * max(small) <= max(large):
+            break
+        assert time.monotonic() < deadline, (small, large)
+        narrow.wait_for_timeout(200)

@@ -88,6 +88,9 @@ export class Call extends EventTarget {
     await Promise.all([...this.peers.values()].map((peer) => peer.setTrack(kind, track)));
   }
 
+  /** Direct connections send one layer: nothing to choose. @param {Map<string, number>} _widths */
+  fit(_widths) {}
+
   /** Audio level of each participant heard, from each connection's statistics. */
   async audioLevels() {
     /** @type {Map<string, number>} */

@@ -477,6 +477,7 @@ class Room {
 
   async #pollLevels() {
     if (!this.call) return;
+    this.call.fit(this.stage.widths());
     for (const [pid, level] of await this.call.audioLevels()) this.stage.setLevel(pid, level);
   }
 }

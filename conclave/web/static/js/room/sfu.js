@@ -18,6 +18,10 @@ import { SLOTS, preferVp8 } from "./call.js";
 /** @typedef {import("./call.js").Hooks} Hooks */
 /** @typedef {{mid: string, pid: string, kind: "audio" | "video", source_mid: string}} Stream */
 
+/** Tiles narrower than this (device pixels) get the camera's low or medium layer. */
+const LOW_BELOW = 240;
+const MEDIUM_BELOW = 480;
+
 /** Simulcast layers of the camera, highest first (Janus takes the first as the best). */
 const CAMERA_LAYERS = [
   { rid: "h", scaleResolutionDownBy: 1 },
@@ -49,6 +53,8 @@ export class SfuCall extends EventTarget {
     this.peers = new Map();
     this.closed = false;
     this.inbox = Promise.resolve();
+    /** The simulcast layer asked for, per participant. @type {Map<string, string>} */
+    this.layers = new Map();
   }
 
   /** Open the sending connection and offer it to the SFU. */
@@ -176,6 +182,7 @@ export class SfuCall extends EventTarget {
     this.subscriber = null;
     this.streams = new Map();
     this.transformed = new Map();
+    this.layers = new Map();
   }
 
   /** A connection that is not working: restart ICE (sending) or start over (receiving). */
@@ -186,6 +193,22 @@ export class SfuCall extends EventTarget {
       this.receive({ type: "sfu_restart" });
     } else if (broken(this.publisher)) {
       this.#publish({ iceRestart: true }).catch((error) => console.warn("sfu ice restart", error));
+    }
+  }
+
+  /**
+   * Ask for the camera layer that fits each participant's tile (only when it changes).
+   * @param {Map<string, number>} widths  tile widths in device pixels, by pid
+   */
+  fit(widths) {
+    const cameras = new Set([...this.streams.values()].filter((s) => slotOf(s) === "camera").map((s) => s.pid));
+    for (const pid of cameras) {
+      const width = widths.get(pid);
+      if (width === undefined || width === 0) continue;
+      const layer = width < LOW_BELOW ? "low" : width < MEDIUM_BELOW ? "medium" : "high";
+      if (this.layers.get(pid) === layer) continue;
+      this.layers.set(pid, layer);
+      this.send({ type: "sfu_quality", pid, layer });
     }
   }
 

@@ -83,6 +83,11 @@ export class Stage {
     this.tiles.get(key)?.tile.classList.toggle("speaking", level > SPEAKING_LEVEL);
   }
 
+  /** The width of each tile's picture in device pixels. @returns {Map<string, number>} */
+  widths() {
+    return new Map([...this.tiles].map(([key, entry]) => [key, entry.video.clientWidth * devicePixelRatio]));
+  }
+
   /** @param {string} key */
   remove(key) {
     const entry = this.tiles.get(key);
