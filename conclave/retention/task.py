@@ -18,13 +18,15 @@ log = logging.getLogger("conclave.retention")
 
 class PurgeTask:
     """Runs a purge at start and then every ``purge_interval_minutes`` (read before each
-    wait, so a changed policy applies from the next run). ``wake`` runs one at once."""
+    wait, so a changed policy applies from the next run). ``wake`` makes the loop run
+    again at once; ``run_once`` runs one and returns its report."""
 
     def __init__(self, retention: RetentionService) -> None:
         self.retention = retention
         self.runs = 0
         self.last: PurgeReport | None = None
         self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()  # one run at a time
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -39,17 +41,25 @@ class PurgeTask:
         await self.retention.rooms.settled()
 
     def wake(self) -> None:
+        """Run again soon (e.g. after the retention policy changed)."""
         self._wake.set()
 
-    async def _loop(self) -> None:
-        while True:
+    async def run_once(self) -> PurgeReport | None:
+        """One run now, after any run in progress; its report (None if it failed)."""
+        async with self._lock:
             try:
                 self.last = await run_in_threadpool(self.retention.purge)
             except Exception as error:  # the job must outlive one failed run
                 log.warning("purge failed", extra={"reason": type(error).__name__})
+                self.last = None
             self.runs += 1
+            return self.last
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()  # a wake during the run below leads to another run
+            await self.run_once()
             interval = self.retention.current().purge_interval_minutes * 60.0
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), interval)
 
