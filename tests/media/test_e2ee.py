@@ -227,6 +227,18 @@ def _ratchets(key: bytes, steps: int) -> list[bytes]:
 def test_removed_participant_cannot_decrypt_what_is_sent_afterwards(
     site: Site, browser: Browser
 ) -> None:
+    _removal(site, browser)
+
+
+def test_through_the_sfu_too_only_ciphertext_passes_and_removal_rekeys(
+    sfu_site: Site, browser: Browser
+) -> None:
+    """Janus forwards what the receiver's tap sees before decryption: SFrame only."""
+    sfu_site.server.wait_for_sfu()
+    _removal(sfu_site, browser, sfu=True)
+
+
+def _removal(site: Site, browser: Browser, *, sfu: bool = False) -> None:
     meeting = _meeting(site, "ivan", "jana")
 
     def capture(context: BrowserContext) -> None:
@@ -243,6 +255,8 @@ def test_removed_participant_cannot_decrypt_what_is_sent_afterwards(
         join(page, site.server.base_url, meeting.id)
     for page in (host, ivan, jana):
         in_call(page, 3)
+    if sfu:
+        expect(ivan.locator("#media-mode")).to_have_text("Through the media server")
     _wait_for(jana, "() => window.__keys.length >= 2")
     jana_keys = captured_keys(jana)
 
@@ -276,6 +290,20 @@ def test_removed_participant_cannot_decrypt_what_is_sent_afterwards(
                 continue
             raise AssertionError("a removed participant's key opened a later frame")
         assert sframe.decrypt(SUITE, fresh_by_kid[kid], b"", frame)  # the real key does
+    # Every frame Ivan received at all was SFrame under a key of the meeting: nothing else.
+    every_key = old_keys + [k for e in captured_keys(ivan) for k in _ratchets(bytes(e["key"]), 4)]
+    tapped = [bytes(f["data"]) for f in ivan.evaluate("window.__tapped")]
+    assert len(tapped) >= 5
+    for frame in tapped:
+        assert any(_opens(key, frame) for key in every_key), frame[:16].hex()
+
+
+def _opens(key: bytes, frame: bytes) -> bool:
+    try:
+        sframe.decrypt(SUITE, key, b"", frame)
+    except sframe.DecryptError:
+        return False
+    return True
 
 
 def test_chat_crosses_the_server_as_ciphertext_only(site: Site, browser: Browser) -> None:
