@@ -76,6 +76,7 @@ class InvitationSettings(Section):
 
 class MeetingSettings(Section):
     default_lobby: LobbyPolicy = "guests"
+    allow_guests: bool = True
     max_participants: int = Field(50, ge=2, le=500)
 
 

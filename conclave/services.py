@@ -20,6 +20,7 @@ from conclave.meetings.access import AccessService
 from conclave.meetings.invitations import InvitationService
 from conclave.meetings.mail import Mailer
 from conclave.meetings.service import MeetingService
+from conclave.policy.service import PolicyService
 from conclave.retention.service import RetentionService
 from conclave.secrets_file import server_secret
 from conclave.store.db import Database
@@ -38,6 +39,7 @@ class Services:
     access: AccessService
     identities: IdentityKeys
     audit: AuditService
+    policy: PolicyService
     retention: RetentionService
     data_rights: DataRights
     mailer: Mailer
@@ -66,16 +68,24 @@ def build_services(
     meetings = MeetingService(db, passwords, clock)
     accounts = AccountService(db, passwords, security, clock, login_throttle)
     audit = AuditService(db, clock)
-    retention = RetentionService(db, audit, settings, clock)
+    policy = PolicyService(db, settings, clock)  # the effective data-protection policy
+    retention = RetentionService(db, audit, settings, clock, lambda: policy.current().retention)
     return Services(
         settings=settings,
         db=db,
         accounts=accounts,
         meetings=meetings,
         invitations=InvitationService(db, meetings, passwords, settings.invitations, clock),
-        access=AccessService(db, passwords, password_throttle, clock),
+        access=AccessService(
+            db,
+            passwords,
+            password_throttle,
+            clock,
+            guests_allowed=lambda: policy.current().meetings.allow_guests,
+        ),
         identities=IdentityKeys(db, clock),
         audit=audit,
+        policy=policy,
         retention=retention,
         data_rights=DataRights(db, accounts, passwords, audit, settings, clock, retention.current),
         mailer=Mailer(settings.smtp),

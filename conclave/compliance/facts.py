@@ -105,7 +105,10 @@ def gather(
     services: Services | None = None,
     server_purge_runs: int | None = None,
 ) -> Facts:
-    """``server_purge_runs``: inside the server, how often its purge job ran."""
+    """``server_purge_runs``: inside the server, how often its purge job ran. With
+    ``services``, the settings judged are the policy in force (console values applied)."""
+    if services is not None:
+        settings = services.policy.current()
     return Facts(
         settings=settings,
         now=now,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,7 +16,12 @@ from conclave.store.records import Meeting, User
 
 Outcome = Literal["admit", "lobby", "refuse"]
 RefuseReason = Literal[
-    "not_invited", "wrong_password", "account_disabled", "invitation_expired", "unknown_meeting"
+    "not_invited",
+    "wrong_password",
+    "account_disabled",
+    "invitation_expired",
+    "unknown_meeting",
+    "guests_not_allowed",
 ]
 
 
@@ -39,12 +45,19 @@ class AccessService:
     """``decide(user, meeting, password)``; wrong passwords are throttled like logins."""
 
     def __init__(
-        self, db: Database, passwords: Passwords, throttle: Throttle, clock: Clock
+        self,
+        db: Database,
+        passwords: Passwords,
+        throttle: Throttle,
+        clock: Clock,
+        guests_allowed: Callable[[], bool] = lambda: True,
     ) -> None:
+        """``guests_allowed``: the policy in force (``services.policy``)."""
         self.db = db
         self.passwords = passwords
         self.throttle = throttle
         self.clock = clock
+        self.guests_allowed = guests_allowed
 
     def decide(
         self,
@@ -67,6 +80,8 @@ class AccessService:
             raise NotFound(N_("No such meeting."), reason="unknown_meeting")
         if user is None or user.disabled:
             return _refuse("account_disabled", meeting)
+        if user.is_guest and not self.guests_allowed():
+            return _refuse("guests_not_allowed", meeting)
         if meeting.owner_id == user.id:
             return Decision("admit", "host", meeting, host=True)
         if invitation is None:

@@ -61,6 +61,7 @@ REFUSALS = {
     "account_disabled": "This account is disabled.",
     "invitation_expired": "Your invitation has expired.",
     "removed": "You were removed from this meeting.",
+    "guests_not_allowed": "Guests may not enter meetings on this server.",
 }
 
 
@@ -350,7 +351,7 @@ class Hub:
 
     def capacity(self) -> int:
         media = self.services.settings.media
-        largest = self.services.settings.meetings.max_participants
+        largest = self.services.policy.current().meetings.max_participants
         if media.mode == "p2p":
             return 2
         if self._sfu_from():
@@ -431,7 +432,7 @@ class Hub:
         task.add_done_callback(self._tasks.discard)
 
     def _session_message(self, user: User, meeting_id: str) -> p.Session:
-        settings = self.services.settings
+        settings = self.services.policy.current()  # the policy in force (admin console)
         pseudonym = turn_pseudonym(self.services.secret, user.id, meeting_id)
         servers = tuple(
             p.IceServerInfo(urls=entry.urls, username=entry.username, credential=entry.credential)

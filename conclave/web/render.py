@@ -55,7 +55,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         user=current_user(request),
         csrf_token=csrf.form_token(request),
         here=here(request),
-        settings=services(request).settings,
+        settings=services(request).policy.current(),  # the policy in force
         **context,
     )
     response = HTMLResponse(page, status_code=status_code)

@@ -17,7 +17,7 @@ from conclave.web import csrf
 from conclave.web.audit import audit, client_address, json_download, leave_meetings
 from conclave.web.forms import DisplayName, Password, Username
 from conclave.web.render import render
-from conclave.web.routes import compliance
+from conclave.web.routes import compliance, policy
 from conclave.web.session import require_admin, services
 
 log = logging.getLogger("conclave.admin")
@@ -146,3 +146,4 @@ def _day(value: str, field: str) -> datetime | None:
 
 
 router.include_router(compliance.router)  # GET /admin/compliance
+router.include_router(policy.router)  # /admin/policy: the policy console

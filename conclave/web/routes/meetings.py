@@ -62,7 +62,7 @@ def _meeting_page(
 @router.get("/meetings/new")
 def new_meeting(request: Request) -> Response:
     require_member(request)
-    default = services(request).settings.meetings.default_lobby
+    default = services(request).policy.current().meetings.default_lobby
     return render(request, "meeting_form.html", meeting=None, lobby=default)
 
 

@@ -36,5 +36,5 @@ def dashboard(request: Request, notice: str = "") -> Response:
 
 @router.get("/privacy")
 def privacy(request: Request) -> Response:
-    notice = privacy_notice(services(request).settings)
+    notice = privacy_notice(services(request).policy.current())
     return render(request, "privacy.html", notice=notice)
