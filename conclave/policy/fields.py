@@ -11,8 +11,8 @@ from typing import Literal
 
 from conclave.errors import N_
 
-Kind = Literal["bool", "int", "text", "longtext", "lobby"]
-FormName = Literal["meetings", "privacy", "retention"]
+Kind = Literal["bool", "int", "text", "longtext", "lobby", "ice"]
+FormName = Literal["meetings", "privacy", "retention", "media"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,12 +133,26 @@ FIELDS: tuple[PolicyField, ...] = (
         N_("1 to 3650 days."),
         DAYS,
     ),
+    PolicyField(
+        "media.ice_servers",
+        "media",
+        "ice",
+        N_("STUN and TURN servers handed to browsers"),
+        N_(
+            "One stun:, stuns:, turn: or turns: URL per line; empty: none. Public services "
+            "of third parties are refused; a server outside the organisation's own domain "
+            "and networks needs the confirmation below. Servers that need a user name and "
+            "password stay in the configuration file (saving a list here replaces its list); "
+            "for your coturn, media.turn hands out short-lived credentials."
+        ),
+    ),
 )
 BY_KEY = {field.key: field for field in FIELDS}
 FORMS: dict[FormName, str] = {
     "meetings": N_("Encryption and meetings"),
     "privacy": N_("Privacy notice"),
     "retention": N_("Retention"),
+    "media": N_("STUN and TURN servers"),
 }
 
 

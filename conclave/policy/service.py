@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 from conclave.audit import events
 from conclave.audit.service import clean_details, network
 from conclave.clock import Clock
-from conclave.config import Settings
+from conclave.config import IceServer, Settings
 from conclave.errors import N_, InvalidInput, NotFound
 from conclave.policy.fields import BY_KEY, FormName, PolicyField, in_form
 from conclave.store import audit, policy
@@ -32,9 +32,10 @@ from conclave.store.db import Database
 from conclave.store.policy import PolicyValue
 
 log = logging.getLogger("conclave.policy")
-Value = bool | int | str
+Value = bool | int | str | list[IceServer]
 
 E2EE_CONFIRM = N_("{field}: tick the confirmation to switch off end-to-end encryption.")
+ICE_KEY = "media.ice_servers"
 
 
 class PolicyInvalid(InvalidInput):
@@ -64,10 +65,53 @@ def value_of(settings: Settings, key: str) -> Value:
 
 
 def shown(value: Value) -> str:
-    """A value as the audit log and the page state it."""
+    """A value as the audit log and the page state it (never an ICE credential)."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):
+        return " ".join(url for server in value for url in server.urls) or "-"
     return str(value)
+
+
+def _stored_form(value: Value) -> object:
+    """The JSON-ready form of a value for ``policy_settings``."""
+    if isinstance(value, list):
+        return [server.model_dump(exclude_none=True) for server in value]
+    return value
+
+
+def ice_problems(
+    servers: list[IceServer], settings: Settings, confirmed: bool
+) -> list[InvalidInput]:
+    """What the compliance check ``ice-servers`` would fail (a public STUN/TURN service:
+    refused) or warn about (a host neither local nor the organisation's own: refused
+    unless ``confirmed``)."""
+    from conclave.compliance.checks.third_parties import classify, ice_host
+
+    problems: list[InvalidInput] = []
+    for url in (url for server in servers for url in server.urls):
+        kind = classify(ice_host(url), settings)
+        if kind == "public_service":
+            problems.append(
+                InvalidInput(
+                    N_("{field}: {url} is a public service of a third party."),
+                    field=ICE_KEY,
+                    url=url,
+                )
+            )
+        elif kind == "foreign" and not confirmed:
+            problems.append(
+                InvalidInput(
+                    N_(
+                        "{field}: {url} is neither a local address nor under the server's "
+                        "own domain; tick the confirmation if your organisation operates it "
+                        "or has a data processing agreement for it."
+                    ),
+                    field=ICE_KEY,
+                    url=url,
+                )
+            )
+    return problems
 
 
 def _problem(key: str, error: Mapping[str, Any]) -> InvalidInput:
@@ -113,6 +157,8 @@ def _form_value(field: PolicyField, form: Mapping[str, str]) -> object:
     if field.kind == "bool":
         return raw in ("on", "true", "1")
     text = (raw or "").strip()
+    if field.kind == "ice":
+        return [{"urls": [line.strip()]} for line in text.splitlines() if line.strip()]
     if field.kind == "int":
         return text  # the model parses it (and names the field when it cannot)
     return text.replace("\r\n", "\n")
@@ -167,11 +213,16 @@ class PolicyService:
         actor_id: int,
         client: str | None,
         confirm_e2ee_off: bool = False,
+        confirm_foreign_ice: bool = False,
     ) -> list[Change]:
         """Validate and store every field of ``form`` at once; the changes made."""
         fields = in_form(form)
         before = self.current()
         after = _with(before, {f.key: _form_value(f, submitted) for f in fields})
+        if form == "media":
+            found = ice_problems(after.media.ice_servers, after, confirm_foreign_ice)
+            if found:
+                raise PolicyInvalid(found)
         changes = [
             Change(f.key, value_of(before, f.key), value_of(after, f.key))
             for f in fields
@@ -204,7 +255,8 @@ class PolicyService:
                 if via == "reset" or change.new == self.file_value(change.key):
                     policy.remove(tx, change.key)
                 else:
-                    policy.put(tx, change.key, json.dumps(change.new), now, actor_id)
+                    value = json.dumps(_stored_form(change.new))
+                    policy.put(tx, change.key, value, now, actor_id)
                 details = {
                     "setting": change.key,
                     "old": shown(change.old),

@@ -315,3 +315,49 @@ def test_the_export_names_the_console_change(
         services.data_rights.export_json(admin.id, actor_id=admin.id, client=None, via="self")
     )
     assert "privacy.controller_name" in json.dumps(document)
+
+
+def test_ice_servers_refuse_public_services_and_confirm_foreign_ones(
+    services: Services, console: Browser, room: Meeting, admin: User
+) -> None:
+    key = "media.ice_servers"
+    public = _post(console, "media", {key: "stun:10.0.0.5:3478\nstun:stun.l.google.com:19302"})
+    assert public.status_code == 400
+    assert "media.ice_servers: stun:stun.l.google.com:19302 is a public service" in public.text
+    confirmed_public = _post(
+        console, "media", {key: "stun:stun.l.google.com:19302", "confirm_foreign_ice": "on"}
+    )
+    assert confirmed_public.status_code == 400  # a public service is never allowed
+    not_ice = _post(console, "media", {key: "https://turn.example.org"})
+    assert not_ice.status_code == 400 and "media.ice_servers:" in not_ice.text
+    foreign = _post(console, "media", {key: "turn:turn.example.net:3478?transport=udp"})
+    assert foreign.status_code == 400 and "tick the confirmation" in foreign.text
+    assert _stored(services) == {} and _changes(services) == []
+
+    saved = _post(
+        console,
+        "media",
+        {
+            key: "stun:10.0.0.5:3478\r\nturn:turn.example.net:3478?transport=udp\n",
+            "confirm_foreign_ice": "on",
+        },
+    )
+    assert saved.status_code == 303
+    assert [s.urls for s in services.policy.current().media.ice_servers] == [
+        ["stun:10.0.0.5:3478"],
+        ["turn:turn.example.net:3478?transport=udp"],
+    ]
+    assert _changes(services)[-1]["new"] == (
+        "stun:10.0.0.5:3478 turn:turn.example.net:3478?transport=udp"
+    )
+    meeting = services.meetings.create(admin, MeetingDraft("Media", None, None, "off", None))
+    with room.join(admin, meeting.id) as peer:
+        urls = [s["urls"] for s in peer.until("session")["ice_servers"]]
+        assert urls == [["stun:10.0.0.5:3478"], ["turn:turn.example.net:3478?transport=udp"]]
+    report = make_report(services.settings, scan_installed_files(), services=services)
+    assert {r.id: r.status for r in report.results}["ice-servers"] == "warn"
+    assert "turn:turn.example.net:3478?transport=udp" in console.get("/admin/policy").text
+    # A local server alone needs no confirmation; an empty list means none at all.
+    assert _post(console, "media", {key: "stun:10.0.0.5:3478"}).status_code == 303
+    assert _post(console, "media", {key: ""}).status_code == 303
+    assert _stored(services) == {}  # the file's value (none) again

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from conclave.policy.fields import BY_KEY, FORMS, FormName, in_form
-from conclave.policy.service import PolicyInvalid, value_of
+from conclave.policy.service import PolicyInvalid, Value, value_of
 from conclave.web import csrf
 from conclave.web.audit import client_address
 from conclave.web.render import render
@@ -33,13 +33,13 @@ def _page(
 ) -> Response:
     svc = services(request)
     effective = svc.policy.current()
-    values: dict[str, Any] = {key: value_of(effective, key) for key in BY_KEY}
+    values: dict[str, Any] = {key: _shown(value_of(effective, key)) for key in BY_KEY}
     for key, value in (submitted or {}).items():  # show what was typed, to correct it
         values[key] = value
     context: dict[str, Any] = {
         "forms": [(name, title, in_form(name)) for name, title in FORMS.items()],
         "values": values,
-        "file_values": {key: svc.policy.file_value(key) for key in BY_KEY},
+        "file_values": {key: _shown(svc.policy.file_value(key)) for key in BY_KEY},
         "overrides": svc.policy.overrides(),
         "usernames": {u.id: u.username for u in svc.accounts.list_users()},
         "problems": error.fields if error else {},
@@ -48,6 +48,13 @@ def _page(
         "notice": notice if notice in NOTICES else "",
     }
     return render(request, "admin_policy.html", status_code=status_code, **context)
+
+
+def _shown(value: Value) -> bool | int | str:
+    """A value as a form control holds it (ICE servers: their URLs, one per line)."""
+    if isinstance(value, list):
+        return "\n".join(url for server in value for url in server.urls)
+    return value
 
 
 @router.get("/policy")
@@ -73,6 +80,7 @@ async def change_policy(request: Request, form: FormName) -> Response:
         f.key: value for f in in_form(form) if isinstance(value := data.get(f.key, ""), str)
     }
     confirm = data.get("confirm_e2ee_off") == "on"
+    confirm_ice = data.get("confirm_foreign_ice") == "on"
     try:
         changes = await run_in_threadpool(
             lambda: services(request).policy.update(
@@ -81,6 +89,7 @@ async def change_policy(request: Request, form: FormName) -> Response:
                 actor_id=admin.id,
                 client=client_address(request),
                 confirm_e2ee_off=confirm,
+                confirm_foreign_ice=confirm_ice,
             )
         )
     except PolicyInvalid as refused:
