@@ -68,3 +68,7 @@ def configure(level: str = "info", fmt: str = "json") -> None:
         logging.getLogger(name).propagate = True
     # uvicorn's access log writes full client addresses: Conclave logs requests itself.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every request (Janus's API, long polls included) with its URL: noise that
+    # names session and handle ids. Its warnings and errors still come through.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
