@@ -152,6 +152,18 @@ def _with(settings: Settings, values: Mapping[str, object]) -> Settings:
     return settings.model_copy(update=updated)
 
 
+def _keep_credentials(current: list[IceServer], submitted: object) -> object:
+    """The page shows URLs only: a server listed as before keeps its user name and
+    credential, and an unchanged list stays exactly what it was."""
+    if not isinstance(submitted, list):
+        return submitted
+    urls = [entry["urls"][0] for entry in submitted]
+    if urls == [url for server in current for url in server.urls]:
+        return [server.model_dump() for server in current]
+    known = {tuple(server.urls): server for server in current}
+    return [known[(url,)].model_dump() if (url,) in known else {"urls": [url]} for url in urls]
+
+
 def _form_value(field: PolicyField, form: Mapping[str, str]) -> object:
     raw = form.get(field.key)
     if field.kind == "bool":
@@ -218,7 +230,10 @@ class PolicyService:
         """Validate and store every field of ``form`` at once; the changes made."""
         fields = in_form(form)
         before = self.current()
-        after = _with(before, {f.key: _form_value(f, submitted) for f in fields})
+        values = {f.key: _form_value(f, submitted) for f in fields}
+        if ICE_KEY in values:
+            values[ICE_KEY] = _keep_credentials(before.media.ice_servers, values[ICE_KEY])
+        after = _with(before, values)
         if form == "media":
             found = ice_problems(after.media.ice_servers, after, confirm_foreign_ice)
             if found:
