@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -62,6 +62,7 @@ def browser(namespace: None) -> Iterator[Browser]:
 class Site:
     server: LiveServer
     services: Services
+    contexts: list[BrowserContext] = field(default_factory=list)
 
     def person(
         self,
@@ -73,6 +74,7 @@ class Site:
         user = self.services.accounts.by_username(username)
         token = self.services.accounts.start_session(user)
         context: BrowserContext = browser.new_context(ignore_https_errors=True, locale="en-GB")
+        self.contexts.append(context)
         context.add_init_script(RECORD_CONNECTIONS)
         if setup is not None:
             setup(context)
@@ -90,15 +92,23 @@ class Site:
         )
         return context.new_page()
 
+    def close(self) -> None:
+        """Close every profile: a page left open would go on calling (and using CPU)."""
+        for context in self.contexts:
+            context.close()
+        self.contexts.clear()
+
 
 def make_site(tmp_path: Path, **env: str) -> Iterator[Site]:
     data = tmp_path / "data"
     services = build_services(load_settings(None, data_dir=data), argon2=profiles.CHEAPEST)
     server = LiveServer(data, tmp_path, env)
     server.start()
+    site = Site(server, services)
     try:
-        yield Site(server, services)
+        yield site
     finally:
+        site.close()
         server.stop()
         services.db.dispose()
 
