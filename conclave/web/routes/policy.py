@@ -74,7 +74,7 @@ def reset_setting(request: Request, key: Annotated[str, Form(max_length=64)]) ->
 @router.post("/policy/{form}", dependencies=Protected)
 async def change_policy(request: Request, form: FormName) -> Response:
     """Every field of one form, validated and stored together."""
-    admin = require_admin(request)
+    admin = await run_in_threadpool(require_admin, request)
     data = await request.form()
     submitted = {
         f.key: value for f in in_form(form) if isinstance(value := data.get(f.key, ""), str)
