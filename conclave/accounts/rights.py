@@ -50,7 +50,9 @@ class DataRights:
         settings: Settings,
         clock: Clock,
         retention: Callable[[], RetentionSettings],
+        controller: Callable[[], str] | None = None,
     ) -> None:
+        """``retention`` and ``controller``: the policy in force (``services.policy``)."""
         self.db = db
         self.accounts = accounts
         self.passwords = passwords
@@ -58,6 +60,7 @@ class DataRights:
         self.settings = settings
         self.clock = clock
         self.retention = retention
+        self.controller = controller or (lambda: settings.privacy.controller_name)
 
     # -- Art. 15 / 20 -----------------------------------------------------------------
     def export(
@@ -73,7 +76,7 @@ class DataRights:
                 "format": EXPORT_FORMAT,
                 "generated_at": self.clock().isoformat(),
                 "server": self.settings.base_url,
-                "controller": self.settings.privacy.controller_name or None,
+                "controller": self.controller() or None,
                 "account": _account(user),
                 "sessions": personal.sessions_of(tx, user.id),
                 "identity_keys": personal.identity_keys_of(tx, user.id),

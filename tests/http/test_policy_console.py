@@ -314,7 +314,8 @@ def test_the_export_names_the_console_change(
     document = json.loads(
         services.data_rights.export_json(admin.id, actor_id=admin.id, client=None, via="self")
     )
-    assert "privacy.controller_name" in json.dumps(document)
+    assert "privacy.controller_name" in json.dumps(document["settings_changed"])
+    assert document["controller"] == "Beispiel GmbH"
 
 
 def test_ice_servers_refuse_public_services_and_confirm_foreign_ones(
