@@ -23,8 +23,14 @@ i18n: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -o conclave/i18n/messages.pot --no-location --project=Conclave --version=0.1 .
 	$(BIN)/pybabel update -i conclave/i18n/messages.pot -d conclave/i18n -l de --no-fuzzy-matching
 
+# Benchmarks print their figures next to a baseline measured in the same run, and "met" or
+# "NOT met" for each target (docs/performance.md). bench.join and bench.e2ee need real
+# WebRTC, so they run in the network namespace. About 8 minutes in all.
 bench: $(STAMP) system-deps
 	$(BIN)/python -m bench.startup
+	$(BIN)/python -m bench.signaling
+	scripts/netns-run.sh $(BIN)/python -m bench.join
+	scripts/netns-run.sh $(BIN)/python -m bench.e2ee
 
 $(STAMP): pyproject.toml
 	scripts/venv.sh $(PYTHON) $(VENV)
