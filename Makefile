@@ -31,6 +31,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python -m bench.signaling
 	scripts/netns-run.sh $(BIN)/python -m bench.join
 	scripts/netns-run.sh $(BIN)/python -m bench.e2ee
+	scripts/netns-run.sh $(BIN)/python -m bench.sfu
 
 $(STAMP): pyproject.toml
 	scripts/venv.sh $(PYTHON) $(VENV)
