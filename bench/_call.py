@@ -147,6 +147,7 @@ class CallFailed(RuntimeError):
 class CallRun:
     e2ee: bool
     join: dict[str, float | None]
+    variant: str = ""  # "E2EE on", "E2EE off", or "pass-through" (js.PASS_THROUGH_WORKER)
     window: float = 0.0
     cpu: Usage | None = None
     before: list[dict[str, Any]] = field(default_factory=list)
@@ -155,15 +156,24 @@ class CallRun:
 
 
 def run_call(
-    playwright: Playwright, site: Site, *, window: float, settle: float, tap: bool = False
+    playwright: Playwright,
+    site: Site,
+    *,
+    window: float,
+    settle: float,
+    tap: bool = False,
+    pass_through: bool = False,
 ) -> CallRun:
     """Hannah and Ivan join and see each other; Jana joins (timed); then, if ``window``,
     the CPU of all Chromium processes over a fixed window once media has settled. A new
-    browser for every call, so that its CPU time is the call's alone."""
+    browser for every call, so that its CPU time is the call's alone. ``pass_through``
+    serves js.PASS_THROUGH_WORKER in place of the frame worker (E2EE site only)."""
     browser = launch(playwright)
     pages: list[Page] = []
     try:
-        return _call(site, browser, pages, window=window, settle=settle, tap=tap)
+        run = _call(site, browser, pages, window=window, settle=settle, tap=tap, bare=pass_through)
+        run.variant = "pass-through" if pass_through else site.label.strip()
+        return run
     except Exception as error:  # any failure: report what the pages saw
         seen = {}
         for name, page in zip(NAMES, pages, strict=False):
@@ -182,6 +192,10 @@ def _serve_tap(route: Route) -> None:
     route.fulfill(status=200, content_type="text/javascript", body=body)
 
 
+def _serve_pass_through(route: Route) -> None:
+    route.fulfill(status=200, content_type="text/javascript", body=js.PASS_THROUGH_WORKER)
+
+
 def _require_media(page: Page, peers: int, who: str) -> None:
     seen = page.evaluate(js.MEDIA_FLOWING, [peers, CALL_SECONDS])
     if seen["video"] < peers or seen["audio"] < peers:
@@ -189,13 +203,22 @@ def _require_media(page: Page, peers: int, who: str) -> None:
 
 
 def _call(
-    site: Site, browser: Browser, pages: list[Page], *, window: float, settle: float, tap: bool
+    site: Site,
+    browser: Browser,
+    pages: list[Page],
+    *,
+    window: float,
+    settle: float,
+    tap: bool,
+    bare: bool,
 ) -> CallRun:
     scripts = (js.TAP_PAGE,) if tap else ()
     for name in NAMES:
         pages.append(person(browser, site, name, scripts))
         if tap:
             pages[-1].context.route("**/static/js/e2ee/bench-tap-*.js", _serve_tap)
+        if bare:
+            pages[-1].context.route("**/static/js/e2ee/worker.js", _serve_pass_through)
     for page in pages[:2]:
         join(page, site.server.base_url, site.meeting_id)
     for page, name in zip(pages[:2], NAMES, strict=False):

@@ -280,6 +280,19 @@ self.addEventListener = (type, listener, ...rest) => {
 };
 """
 
+# Served in place of the frame worker for the "pass-through" calls of bench.e2ee: every
+# frame goes through an RTCRtpScriptTransform and a TransformStream in a worker, as in the
+# real worker, but unchanged (no copy, no SFrame): what any frame transform costs.
+PASS_THROUGH_WORKER = """
+self.addEventListener("rtctransform", (event) => {
+  const {readable, writable} = event.transformer;
+  const identity = new TransformStream({
+    transform(frame, controller) { controller.enqueue(frame); },
+  });
+  readable.pipeThrough(identity).pipeTo(writable).catch(() => {});
+});
+"""
+
 TAP_WORKER = 'import "./bench-tap-patch.js";\nimport "./worker.js";\n'
 
 TAP_COMMAND = """
