@@ -55,6 +55,7 @@ class Backend:
         self.admin_key = admin_key
         self.session: JanusSession | None = None
         self.stale_rooms: list[tuple[int, str]] = []  # (room, secret) of a lost session
+        self.generation = 0  # counts the sessions; a managed Janus's own restart count
         self._gave_up = False
 
     @property
@@ -125,6 +126,12 @@ class Backend:
                 await asyncio.sleep(next(delays))
                 continue
             log.info("sfu connected to janus", extra={"event": self.label})
+            if self.managed is not None:
+                if self.managed.generation != self.generation:
+                    self.stale_rooms.clear()  # a restarted Janus has no rooms left over
+                self.generation = self.managed.generation
+            else:
+                self.generation += 1
             return session
 
     async def aclose(self) -> None:

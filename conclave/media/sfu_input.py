@@ -27,7 +27,8 @@ BAD_REQUEST = N_("This media request is invalid.")
 TOO_MANY = N_("Too many media requests at once. Please wait a moment.")
 
 _ORIGIN = re.compile(r"^o=\S+ (\d+) \d+ ", re.MULTILINE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # SDP lines end in CR LF
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def check_sdp(sdp: Any) -> str:
@@ -64,7 +65,7 @@ def check_candidate(candidate: Any) -> dict[str, Any] | None:
     if (
         not isinstance(text, str)
         or len(text) > MAX_CANDIDATE
-        or _CONTROL.search(text)
+        or _ANY_CONTROL.search(text)
         or (text and not text.startswith("candidate:"))
         or (mid is not None and (not isinstance(mid, str) or len(mid) > MAX_MID))
         or (

@@ -42,6 +42,8 @@ MEDIA = ("audio", "video")
 MAX_EARLY_CANDIDATES = 64  # trickled before the publisher's handle has its offer
 MAX_INBOX = 32  # offers Janus sent by itself that the worker has not handled yet
 FEED_RETRIES = 3  # a feed vanished under an update: look again this often, then wait
+LAYER_RETRIES = 5  # asking again for a simulcast layer Janus has not switched to
+LAYER_RETRY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ class SubscriberState:
     restart: bool = False
     hung_up: bool = False
     substreams: dict[str, int] = field(default_factory=dict)  # publisher pid -> layer
+    layers: dict[str, int] = field(default_factory=dict)  # mid -> layer Janus relays now
+    nudges: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     inbox: deque[SubscriptionUpdate] = field(default_factory=deque)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -219,8 +223,12 @@ class Room:
                 self._changed()
 
     async def _drop_publisher(self, state: PublisherState) -> None:
+        """Leave the room (Janus removes the publisher before it answers), then detach."""
         await _cancel(state.reader)
         if state.handle is not None:
+            if state.feed_id is not None and self.session.lost is None:
+                with contextlib.suppress(JanusError):
+                    await state.handle.leave()
             await _detach(state.handle)
         if state.feed_id is not None:
             self.feed_pids.pop(state.feed_id, None)
@@ -272,10 +280,25 @@ class Room:
         return True
 
     async def set_substream(self, pid: str, publisher_pid: str, substream: int) -> None:
+        """Receive simulcast layer ``substream`` of ``publisher_pid``'s video (also for
+        streams subscribed later). Janus switches at the next keyframe of that layer and
+        asks the sender for one; Chrome ignores a keyframe request that comes too soon
+        after another, so a task asks again (a few times, a second apart) until Janus
+        reports the switch."""
         state = self.subscribers.get(pid)
         if state is None:
             return
         state.substreams[publisher_pid] = substream
+        await _cancel(state.nudges.pop(publisher_pid, None))
+        if await self._configure_layer(state, publisher_pid, substream):
+            state.nudges[publisher_pid] = asyncio.create_task(
+                self._nudge(state, publisher_pid, substream), name="sfu-simulcast"
+            )
+
+    async def _configure_layer(
+        self, state: SubscriberState, publisher_pid: str, substream: int
+    ) -> bool:
+        """Ask Janus for the layer on the mids not on it yet; False when none is left."""
         async with state.lock:
             mids = [
                 stream.mid
@@ -283,9 +306,24 @@ class Room:
                 if stream.active
                 and stream.type == "video"
                 and self._pid_of(stream) == publisher_pid
+                and state.layers.get(stream.mid) != substream
             ]
-            if mids and state.handle is not None and not state.hung_up:
-                await state.handle.set_substream(mids, substream)
+            if not mids or state.handle is None or state.hung_up:
+                return False
+            await state.handle.set_substream(mids, substream)
+            return True
+
+    async def _nudge(self, state: SubscriberState, publisher_pid: str, substream: int) -> None:
+        try:
+            for _ in range(LAYER_RETRIES):
+                await asyncio.sleep(LAYER_RETRY_SECONDS)  # a retry's pace, not a wait
+                if not await self._configure_layer(state, publisher_pid, substream):
+                    return
+        except JanusError as exc:
+            _log_refusal("simulcast layer change failed", exc)
+        finally:
+            if state.nudges.get(publisher_pid) is asyncio.current_task():
+                del state.nudges[publisher_pid]
 
     def wanted(self, pid: str) -> dict[tuple[int, str], FeedStream]:
         """What ``pid`` should receive: every enabled audio/video stream of every other
@@ -344,7 +382,7 @@ class Room:
             while state.inbox:
                 update = state.inbox.popleft()
                 if update.streams is not None:
-                    state.streams = update.streams
+                    _layout(state, update.streams)
                 if update.jsep is not None:
                     state.outstanding = True
                     return update.jsep, state.streams
@@ -367,7 +405,7 @@ class Room:
                     await _detach(handle)
                     raise
                 state.handle, state.reader = handle, reader
-                state.streams = subscription.streams
+                _layout(state, subscription.streams)
                 state.outstanding = True
                 return subscription.jsep, state.streams
             if state.restart:
@@ -396,7 +434,7 @@ class Room:
                 state.outstanding = True
                 return None
             if update.streams is not None:
-                state.streams = update.streams
+                _layout(state, update.streams)
             if update.jsep is None:
                 return None
             state.outstanding = True
@@ -409,6 +447,10 @@ class Room:
                 return
             if event.kind == "hangup":
                 state.hung_up = True
+                continue
+            layer, mid = event.data.get("substream"), event.data.get("mid")
+            if isinstance(layer, int) and isinstance(mid, str):
+                state.layers[mid] = layer  # Janus relays this simulcast layer now
                 continue
             update = subscription_update(event)
             if update is None:
@@ -429,6 +471,8 @@ class Room:
                 publisher.started = False
 
     async def _drop_subscriber(self, state: SubscriberState) -> None:
+        for nudge in list(state.nudges.values()):
+            await _cancel(nudge)
         await _cancel(state.worker)
         await _cancel(state.reader)
         if state.handle is not None:
@@ -492,6 +536,8 @@ class Room:
         self.subscribers.clear()
         self.publishers.clear()
         for subscriber in subscribers:
+            for nudge in list(subscriber.nudges.values()):
+                await _cancel(nudge)
             await _cancel(subscriber.worker)
             await _cancel(subscriber.reader)
         for publisher in publishers:
@@ -504,6 +550,18 @@ class Room:
         with contextlib.suppress(JanusError):
             await self.admin.destroy_room(self.room_id, secret=self.secret)
         await _detach(self.admin)
+
+
+def _layout(state: SubscriberState, streams: tuple[Stream, ...]) -> None:
+    """A new subscription layout; the simulcast layer known for an m-line stays only while
+    it carries the same feed (Janus reuses the m-lines of publishers who left)."""
+    before = {stream.mid: stream.feed_id for stream in state.streams}
+    state.streams = streams
+    state.layers = {
+        stream.mid: state.layers[stream.mid]
+        for stream in streams
+        if stream.mid in state.layers and before.get(stream.mid) == stream.feed_id
+    }
 
 
 async def _flush(state: PublisherState, handle: VideoRoom) -> None:
