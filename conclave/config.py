@@ -237,6 +237,7 @@ class MediaSettings(Section):
     mesh_limit: int = Field(4, ge=2, le=8)
     ice_servers: list[IceServer] = Field(default_factory=list)
     ice_transport_policy: Literal["all", "relay"] = "all"
+    simulcast: bool = True
     janus: JanusSettings = JanusSettings()
     turn: TurnSettings = TurnSettings()
 

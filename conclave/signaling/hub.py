@@ -442,6 +442,7 @@ class Hub:
             name=user.display_name,
             ice_servers=servers,
             ice_transport_policy=settings.media.ice_transport_policy,
+            simulcast=settings.media.simulcast,
             e2ee_required=settings.security.require_e2ee,
             media_mode="mesh" if settings.media.mode == "auto" else settings.media.mode,
             mesh_limit=self.capacity(),

@@ -536,6 +536,7 @@ class Session(_ServerModel):
     name: str
     ice_servers: tuple[IceServerInfo, ...]
     ice_transport_policy: Literal["all", "relay"] = "all"
+    simulcast: bool = True
     e2ee_required: bool
     media_mode: str
     mesh_limit: int

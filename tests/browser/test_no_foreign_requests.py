@@ -160,6 +160,8 @@ def test_every_page_loads_only_from_the_server_and_keeps_to_its_csp(
         ("/account", 200),
         ("/admin/users", 200),
         ("/admin/compliance", 200),  # runs the compliance report, its own scan included
+        ("/admin/policy", 200),
+        ("/admin/audit", 200),
         ("/privacy", 200),
         (server.setup_url.removeprefix(base), 404),  # the setup link, used
         (UNKNOWN_PATH, 404),
@@ -171,6 +173,8 @@ def test_every_page_loads_only_from_the_server_and_keeps_to_its_csp(
         ("/account", 200),
         ("/admin/users", 403),
         ("/admin/compliance", 403),
+        ("/admin/policy", 403),
+        ("/admin/audit", 403),
     ]
     visitor_pages = [
         ("/", 200),  # redirects to the login page

@@ -47,6 +47,7 @@ class Room {
     this.iceServers = [];
     /** @type {RTCIceTransportPolicy} */
     this.iceTransportPolicy = "all";
+    this.simulcast = true;
     this.name = "";
     this.selfPid = "";
     this.host = false;
@@ -135,6 +136,7 @@ class Room {
       case "session":
         this.iceServers = m.ice_servers.map((/** @type {any} */ s) => ({ urls: s.urls, username: s.username ?? undefined, credential: s.credential ?? undefined }));
         this.iceTransportPolicy = m.ice_transport_policy === "relay" ? "relay" : "all";
+        this.simulcast = m.simulcast !== false;
         this.name = m.name;
         break;
       case "lobby":
@@ -265,7 +267,7 @@ class Room {
     };
     const call =
       mode === "sfu"
-        ? new SfuCall((message) => this.send(message), { ...options, simulcast: true })
+        ? new SfuCall((message) => this.send(message), { ...options, simulcast: this.simulcast })
         : new Call(this.selfPid, (to, payload) => this.send({ type: "signal", to, payload }), options);
     call.addEventListener("track", (event) => this.#onTrack(/** @type {CustomEvent} */ (event).detail));
     call.local.audio = this.media.audio;
