@@ -478,7 +478,7 @@ class ManagedJanus:
         self._started_at = asyncio.get_running_loop().time()
         self._ready.set()
         self._changed.set()
-        log.info("janus ready", extra={"url": self.config.url, "count": self.generation})
+        log.info("janus ready", extra={"count": self.generation})
 
     async def _wait_for_api(self, process: asyncio.subprocess.Process) -> None:
         deadline = asyncio.get_running_loop().time() + self.ready_timeout
