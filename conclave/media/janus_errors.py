@@ -75,6 +75,19 @@ class HandleLost(JanusError):
     default_message = N_("The media connection is gone.")
 
 
+class SdpRefused(JanusError):
+    """Janus could not use an offer or answer (malformed, or nothing it supports)."""
+
+    default_message = N_("The media server did not accept the media description.")
+
+
+class WrongState(JanusError):
+    """The request does not fit the connection's state (an answer nobody asked for, a
+    candidate for an unknown stream, publishing twice)."""
+
+    default_message = N_("The media connection is not ready for this.")
+
+
 class SfuUnavailable(JanusError):
     """No Janus is ready for this request (none configured, starting, or restarting)."""
 
@@ -86,13 +99,23 @@ CORE_ERRORS: dict[int, type[JanusError]] = {
     403: Unauthorized,
     458: SessionLost,
     459: HandleLost,
+    464: SdpRefused,  # unknown JSEP type
+    465: SdpRefused,  # invalid SDP
+    466: WrongState,  # trickle for an unknown stream
+    469: WrongState,  # unexpected answer
+    471: WrongState,  # WebRTC state
 }
 VIDEOROOM_ERRORS: dict[int, type[JanusError]] = {
+    424: WrongState,  # join first
     426: NoSuchRoom,
     427: RoomExists,
     428: NoSuchFeed,
+    431: SdpRefused,  # invalid SDP type
     432: PublishersFull,
     433: Unauthorized,
+    434: WrongState,  # already published
+    435: WrongState,  # not published
+    437: SdpRefused,  # invalid SDP
 }
 _E2EE_MARKER = "end-to-end encrypt"
 

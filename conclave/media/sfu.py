@@ -56,6 +56,7 @@ log = logging.getLogger("conclave.sfu")
 Quality = Literal["low", "medium", "high"]
 SUBSTREAMS: dict[str, int] = {"low": 0, "medium": 1, "high": 2}
 WAIT_FOR_JANUS = 20.0  # seconds a request waits for a (re)starting Janus before refusing
+CLOSE_SECONDS = 5.0  # destroying the rooms at shutdown, all together
 
 
 class SfuListener(Protocol):
@@ -140,10 +141,14 @@ class Sfu:
 
     async def close(self) -> None:
         """Destroy every room, close every session, stop the managed Janus."""
-        for meeting_id in list(self._rooms):
-            with contextlib.suppress(JanusError, TimeoutError):
-                async with asyncio.timeout(5):
+        with contextlib.suppress(JanusError, TimeoutError):
+            async with asyncio.timeout(CLOSE_SECONDS):
+                for meeting_id in list(self._rooms):
                     await self.close_meeting(meeting_id)
+        for room in list(self._rooms.values()):
+            await room.close(destroy=False)
+        self._rooms.clear()
+        self._placed.clear()
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
@@ -163,11 +168,10 @@ class Sfu:
             await self.close()
 
     async def _backend_ready(self, backend: Backend) -> None:
-        stale, backend.stale_rooms = backend.stale_rooms, []
-        session = backend.session
-        if stale and session is not None:
-            await _destroy_leftovers(backend, stale)
         self._changed.set()
+        stale, backend.stale_rooms = backend.stale_rooms, []
+        if stale:
+            await _destroy_leftovers(backend, stale)
 
     async def _backend_lost(self, backend: Backend) -> None:
         for room in [room for room, where in self._placed.items() if where is backend]:

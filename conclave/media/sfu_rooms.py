@@ -26,7 +26,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from conclave.media.janus import LOST, JanusSession, Jsep
-from conclave.media.janus_errors import JanusError, NoSuchFeed, RoomExists, SessionLost
+from conclave.media.janus_errors import (
+    JanusError,
+    NoSuchFeed,
+    RoomExists,
+    SessionLost,
+    WrongState,
+)
 from conclave.media.janus_managed import scrub_addresses
 from conclave.media.videoroom import (
     FeedStream,
@@ -510,11 +516,16 @@ class Room:
                 if len(publisher.early) < MAX_EARLY_CANDIDATES:
                     publisher.early.append(candidate)
                 return
-            await publisher.handle.handle.trickle(candidate)
-            return
-        subscriber = self.subscribers.get(pid)
-        if subscriber is not None and subscriber.handle is not None and not subscriber.hung_up:
-            await subscriber.handle.handle.trickle(candidate)
+            handle = publisher.handle
+        else:
+            subscriber = self.subscribers.get(pid)
+            if subscriber is None or subscriber.handle is None or subscriber.hung_up:
+                return
+            handle = subscriber.handle
+        try:
+            await handle.handle.trickle(candidate)
+        except WrongState as exc:  # a candidate racing with a teardown or a restart
+            _log_refusal("candidate dropped", exc)
 
     async def leave(self, pid: str) -> None:
         """Tear down the participant's handles at once; Janus sends the others new offers

@@ -28,8 +28,10 @@ from conclave.media.janus_errors import (
     NoSuchFeed,
     NoSuchRoom,
     RoomExists,
+    SdpRefused,
     SessionLost,
     Unauthorized,
+    WrongState,
     janus_error,
 )
 from conclave.media.janus_managed import (
@@ -515,6 +517,8 @@ def test_janus_unreachable_longer_than_the_grace_loses_the_session() -> None:
 LOST_MESSAGE = "The connection to the media server was lost."
 NO_ROOM_MESSAGE = "The meeting's media room does not exist."
 REFUSED_MESSAGE = "The media server refused access."
+SDP_MESSAGE = "The media server did not accept the media description."
+STATE_MESSAGE = "The media connection is not ready for this."
 
 
 @pytest.mark.parametrize(
@@ -531,6 +535,16 @@ REFUSED_MESSAGE = "The media server refused access."
             E2EERequired,
             "This meeting requires end-to-end encrypted media.",
         ),
+        (
+            437,
+            "Error parsing offer: a=candidate 10.99.0.2",
+            VIDEOROOM,
+            SdpRefused,
+            "The media server did not accept the media description.",
+        ),
+        (465, "Invalid SDP", None, SdpRefused, SDP_MESSAGE),
+        (469, "Unexpected ANSWER", None, WrongState, STATE_MESSAGE),
+        (434, "Can't publish, already published", VIDEOROOM, WrongState, STATE_MESSAGE),
         (426, "whatever", None, JanusError, "The media server could not do this."),
         (426, "whatever", "janus.plugin.other", JanusError, "The media server could not do this."),
     ],
