@@ -157,6 +157,58 @@ def test_simulcast_layers_follow_set_quality(runner: asyncio.Runner, sfu: Sfu, h
     run(runner, scenario(), timeout=SCENARIO_SECONDS)
 
 
+def test_renegotiation_and_ice_restarts_keep_the_connections(
+    runner: asyncio.Runner, sfu: Sfu, hub: Hub
+) -> None:
+    async def scenario() -> None:
+        async with meeting(sfu, "m4"):
+            alice = await hub.join("m4", "alice")
+            bob = await hub.join("m4", "bob")
+            await sfu.ensure_subscriber("m4", "bob")
+            await alice.publish()
+            await bob.wait_frames("alice")
+            room = sfu.room_of("m4")
+            assert room is not None
+            publisher = room.publishers["alice"]
+
+            # A screen share: the same connection renegotiates, bob gets one more stream.
+            await alice.renegotiate("screen")
+            assert room.publishers["alice"] is publisher  # same handle, configured anew
+
+            async def three() -> bool:
+                return pids(bob) == {
+                    ("alice", "audio", "0"),
+                    ("alice", "video", "1"),
+                    ("alice", "video", "2"),
+                }
+
+            await bob.until(three, lambda: f"no screen stream offered ({pids(bob)})")
+            screen = next(s.mid for s in bob.streams if s.source_mid == "2")
+
+            async def screen_decoded() -> bool:
+                return any(i.mid == screen and i.frames > 0 for i in await bob.inbound())
+
+            await bob.until(screen_decoded, "the screen stream is not decoded")
+
+            # ICE restarts of both connections keep media flowing on the same handles.
+            await alice.renegotiate("restart")
+            assert room.publishers["alice"] is publisher
+            offers = len(bob.offers)
+            assert await sfu.restart_subscriber("m4", "bob")
+
+            async def restarted() -> bool:
+                return len(bob.offers) > offers
+
+            await bob.until(restarted, "no ICE-restart offer for bob")
+            assert "a=ice-ufrag" in bob.offers[-1][0]
+            before = await bob.frames_from("alice")
+            await bob.wait_frames("alice", more_than=before + 10)
+            assert (await alice.states()) == {"publisher": "connected", "subscriber": "none"}
+            assert (await bob.states())["subscriber"] == "connected"
+
+    run(runner, scenario(), timeout=SCENARIO_SECONDS)
+
+
 def test_a_call_survives_janus_being_killed(runner: asyncio.Runner, sfu: Sfu, hub: Hub) -> None:
     async def scenario() -> None:
         async with meeting(sfu, "m3"):

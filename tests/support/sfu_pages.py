@@ -62,6 +62,18 @@ window.sfuTest = (() => {
     async published(sdp) {
       await state.pub.setRemoteDescription({ type: "answer", sdp });
     },
+    async renegotiate(change) {
+      const pc = state.pub;
+      if (change === "restart") {
+        pc.restartIce();
+      } else {  // "screen": a second video track, as a screen share would be
+        const extra = await navigator.mediaDevices.getUserMedia(
+          { video: { width: 640, height: 360, frameRate: 10 } });
+        pc.addTransceiver(extra.getVideoTracks()[0], { direction: "sendonly" });
+      }
+      await pc.setLocalDescription(await pc.createOffer());
+      return pc.localDescription.sdp;
+    },
     async receive(sdp, fresh) {
       if (fresh && state.sub) { state.sub.close(); state.sub = null; }
       if (!state.sub) {
@@ -153,6 +165,19 @@ class SfuPage:
     async def publish(self, *, simulcast: bool = False) -> str:
         """A new publishing connection (camera and microphone); returns Janus's answer."""
         offer: str = await self.page.evaluate("s => window.sfuTest.publish(s)", simulcast)
+
+        async def send() -> str:
+            answer = await self.hub.sfu.publish(self.meeting_id, self.pid, offer)
+            await self.page.evaluate("sdp => window.sfuTest.published(sdp)", answer)
+            return answer
+
+        answer: str = await self._run(send)
+        return answer
+
+    async def renegotiate(self, change: str) -> str:
+        """A new offer on the same publishing connection: ``"restart"`` (ICE restart) or
+        ``"screen"`` (one more video track); returns Janus's answer."""
+        offer: str = await self.page.evaluate("c => window.sfuTest.renegotiate(c)", change)
 
         async def send() -> str:
             answer = await self.hub.sfu.publish(self.meeting_id, self.pid, offer)
