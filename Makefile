@@ -24,8 +24,8 @@ i18n: $(STAMP)
 	$(BIN)/pybabel update -i conclave/i18n/messages.pot -d conclave/i18n -l de --no-fuzzy-matching
 
 # Benchmarks print their figures next to a baseline measured in the same run, and "met" or
-# "NOT met" for each target (docs/performance.md). bench.join and bench.e2ee need real
-# WebRTC, so they run in the network namespace. About 8 minutes in all.
+# "NOT met" for each target (docs/performance.md). Those with real WebRTC run in the
+# network namespace.
 bench: $(STAMP) system-deps
 	$(BIN)/python -m bench.startup
 	$(BIN)/python -m bench.signaling
