@@ -67,13 +67,20 @@ class Connection:
             self._outbox.get_nowait()
 
     async def write_loop(self) -> None:
-        """Runs as this connection's task until the close frame is sent."""
+        """Runs as this connection's task until the close frame is sent. A ``ping`` goes
+        out every PING_SECONDS however busy the connection is: clients answer pings, and a
+        client that only listens says nothing else (the hub drops silent clients)."""
+        loop = asyncio.get_running_loop()
+        next_ping = loop.time() + PING_SECONDS
         try:
             while True:
+                item: str | _Closing
                 try:
-                    item = await asyncio.wait_for(self._outbox.get(), PING_SECONDS)
+                    wait = max(0.0, next_ping - loop.time())
+                    item = await asyncio.wait_for(self._outbox.get(), wait)
                 except TimeoutError:
                     item = Ping(resume=self._fresh_resume()).to_json()
+                    next_ping = loop.time() + PING_SECONDS
                 if isinstance(item, _Closing):
                     await self.websocket.close(item.code, item.reason)
                     return

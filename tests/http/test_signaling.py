@@ -17,6 +17,7 @@ from starlette.websockets import WebSocketDisconnect
 from conclave.config import load_settings
 from conclave.meetings.service import MeetingDraft
 from conclave.services import Services, build_services
+from conclave.signaling import connection
 from conclave.store.records import Meeting as MeetingRecord
 from conclave.store.records import User
 from tests.conftest import FakeClock
@@ -370,3 +371,25 @@ def test_sfu_messages_are_refused_outside_sfu_mode_and_before_admission(
         assert h.until("error")["code"] == "invalid"
         h.send({"type": "sfu_publish", "sdp": "v=0" + "x" * 70_000})
         assert h.until("error")["code"] in ("invalid", "too_large")
+
+
+def test_a_busy_listener_still_gets_pings_and_stays(
+    room: Meeting,
+    host: User,
+    meeting: MeetingRecord,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pings go out on a schedule, not only when a connection is idle: a participant who
+    only listens in a lively room answers pings and says nothing else."""
+    monkeypatch.setattr(connection, "PING_SECONDS", 0.05)
+    ivan = services.accounts.by_username("ivan")
+    with room.join(host, meeting.id) as h, room.join(ivan, meeting.id) as listener:
+        h.until("welcome")
+        listener.until("welcome")
+        for step in range(150):  # the host keeps the listener's outbox busy
+            h.send({"type": "hand", "raised": step % 2 == 0})
+            if listener.receive()["type"] == "ping":
+                break
+        else:
+            raise AssertionError("no ping reached a busy connection")
