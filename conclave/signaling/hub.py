@@ -44,7 +44,7 @@ from conclave.signaling.room import (
     apply,
     from_client_message,
 )
-from conclave.signaling.sfu_relay import SFU_MESSAGES, SfuMessage, SfuPort, SfuRelay
+from conclave.signaling.sfu_relay import SFU_MESSAGES, SfuMessage, SfuRelay
 from conclave.store.records import User
 
 log = logging.getLogger("conclave.signaling")
@@ -101,7 +101,7 @@ class Entry:
 
 
 class Hub:
-    def __init__(self, services: Services, sfu: SfuPort | None = None) -> None:
+    def __init__(self, services: Services, sfu: Sfu | None = None) -> None:
         self.services = services
         self.relay = SfuRelay(sfu or Sfu.unavailable(), self._deliver, self._broadcast)
         self.rooms: dict[str, RoomRuntime] = {}

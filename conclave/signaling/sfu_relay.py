@@ -15,11 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from conclave.errors import ConclaveError
-from conclave.media.sfu_rooms import SubscribedStream
+from conclave.media.sfu import Sfu, SubscribedStream
 from conclave.signaling import protocol as p
 
 log = logging.getLogger("conclave.signaling")
@@ -29,37 +29,12 @@ SfuMessage = p.ClientSfuPublish | p.ClientSfuAnswer | p.ClientSfuCandidate | p.C
 SFU_MESSAGES = (p.ClientSfuPublish, p.ClientSfuAnswer, p.ClientSfuCandidate, p.ClientSfuQuality)
 
 
-class SfuPort(Protocol):
-    """What the relay needs of :class:`conclave.media.sfu.Sfu`."""
-
-    @property
-    def available(self) -> bool: ...
-
-    def set_listener(self, listener: Any) -> None: ...
-
-    async def publish(self, meeting_id: str, pid: str, offer_sdp: str) -> str: ...
-
-    async def subscriber_answer(self, meeting_id: str, pid: str, sdp: str) -> None: ...
-
-    async def trickle(
-        self, meeting_id: str, pid: str, target: Any, candidate: dict[str, Any] | None
-    ) -> None: ...
-
-    async def set_quality(
-        self, meeting_id: str, pid: str, publisher_pid: str, layer: Any
-    ) -> None: ...
-
-    async def leave(self, meeting_id: str, pid: str) -> None: ...
-
-    async def close_meeting(self, meeting_id: str) -> None: ...
-
-
 Deliver = Callable[[str, str, p.ServerMessage], None]  # meeting, pid, message
 Broadcast = Callable[[str, p.ServerMessage], None]  # meeting, message
 
 
 class SfuRelay:
-    def __init__(self, sfu: SfuPort, deliver: Deliver, broadcast: Broadcast) -> None:
+    def __init__(self, sfu: Sfu, deliver: Deliver, broadcast: Broadcast) -> None:
         self.sfu = sfu
         self._deliver = deliver
         self._broadcast = broadcast
@@ -126,13 +101,13 @@ class SfuRelay:
         if worker is not None:
             worker.cancel()
 
-    def _spawn(self, work: Any) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(self._quietly(work))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     @staticmethod
-    async def _quietly(work: Any) -> None:
+    async def _quietly(work: Coroutine[Any, Any, None]) -> None:
         try:
             await work
         except ConclaveError as error:
