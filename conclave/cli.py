@@ -125,7 +125,7 @@ def _check(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _compliance_arguments(parser: argparse.ArgumentParser) -> None:
-    from conclave.compliance.command import add_arguments
+    from conclave.compliance.options import add_arguments
 
     add_arguments(parser)
 

@@ -7,5 +7,5 @@ data-protection requirements, with evidence, for the data-protection officer.
 - ``scan`` and ``references``: the origin scan of the served pages and assets;
 - ``tom``: the technical and organisational measures, and the organisation's duties;
 - ``report``: runs everything; ``render``: text, Markdown, HTML and JSON;
-- ``command``: ``conclave compliance``.
+- ``command``: ``conclave compliance``; ``options``: its arguments (parsed by every command).
 """

@@ -9,44 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from conclave.compliance.render import FORMATS, render_report
+from conclave.compliance.render import render_report
 from conclave.compliance.report import make_report, scan_installed_files, scan_url
 from conclave.config import Settings
-from conclave.i18n import LANGUAGES
 from conclave.services import Services
-
-
-def _url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not an http:// or https:// URL (e.g. https://meet.example.org)"
-        )
-    return value.rstrip("/") if parts.path in ("", "/") else value
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--url",
-        type=_url,
-        help="check the running server at this URL too (its pages, assets and headers)",
-    )
-    parser.add_argument("--format", choices=FORMATS, default="text")
-    parser.add_argument("--lang", choices=LANGUAGES, default="en")
-    parser.add_argument(
-        "--ca-file",
-        type=Path,
-        action="append",
-        default=[],
-        help="also trust this CA or certificate file for --url",
-    )
-    parser.add_argument(
-        "--insecure",
-        action="store_true",
-        help="do not verify the certificate of --url (the report says so)",
-    )
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:

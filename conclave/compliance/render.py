@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Literal
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from conclave.compliance.model import REQUIREMENTS, STATUSES, Gettext, Report, Status
+from conclave.compliance.options import Format
 from conclave.compliance.report import TEMPLATES
 from conclave.compliance.tom import CATEGORIES
 from conclave.errors import N_
 from conclave.i18n import Catalogs
 
-Format = Literal["text", "markdown", "html", "json"]
-FORMATS: tuple[Format, ...] = ("text", "markdown", "html", "json")
 MEDIA_TYPES: dict[Format, str] = {
     "text": "text/plain; charset=utf-8",
     "markdown": "text/markdown; charset=utf-8",

@@ -11,7 +11,8 @@ import pytest
 
 from conclave.compliance.checks import CHECKS
 from conclave.compliance.model import REQUIREMENTS, Report
-from conclave.compliance.render import FORMATS, STATUS_LABELS, render_report
+from conclave.compliance.options import FORMATS
+from conclave.compliance.render import STATUS_LABELS, render_report
 from conclave.compliance.report import make_report, scan_installed_files
 from conclave.compliance.tom import CATEGORIES
 from conclave.config import Settings, load_settings

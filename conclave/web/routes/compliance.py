@@ -7,8 +7,6 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from conclave.compliance.render import MEDIA_TYPES, SUFFIXES, render_report, translated
-from conclave.compliance.report import make_report, scan_self
 from conclave.web.render import language, render
 from conclave.web.session import COOKIE, require_admin, services
 
@@ -22,6 +20,10 @@ def compliance_page(
     """Runs the checks (the origin scan fetches this server's own pages over its own
     listening address, the signed-in pages with the administrator's session)."""
     require_admin(request)
+    # Imported here: the report machinery is not needed to start the server (issue 2).
+    from conclave.compliance.render import MEDIA_TYPES, SUFFIXES, render_report, translated
+    from conclave.compliance.report import make_report, scan_self
+
     svc = services(request)
     cookie = request.cookies.get(COOKIE)
     scan = scan_self(svc.settings, (COOKIE, cookie) if cookie else None)
