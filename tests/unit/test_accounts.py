@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from argon2 import PasswordHasher, extract_parameters, profiles
+from argon2.exceptions import VerifyMismatchError
 
 from conclave import tokens
 from conclave.accounts import names
-from conclave.accounts.passwords import Passwords
+from conclave.accounts.passwords import Passwords, unmatchable_hash
 from conclave.accounts.throttle import Throttle
 from conclave.errors import InvalidInput, RateLimited
 from conclave.privacy.addresses import truncate_ip
@@ -39,6 +41,23 @@ def test_verify_rejects_wrong_missing_and_garbage_hashes() -> None:
     assert not passwords.verify(None, "a long enough secret")
     assert not passwords.verify("not-a-hash", "anything")
     assert not passwords.verify(hashed, "x" * 5000)
+
+
+@pytest.mark.parametrize(
+    "hasher",
+    [PasswordHasher(), PasswordHasher.from_parameters(profiles.CHEAPEST)],
+    ids=["rfc9106", "cheapest"],
+)
+def test_the_timing_equaliser_is_a_full_hash_with_the_hashers_parameters(
+    hasher: PasswordHasher,
+) -> None:
+    # Built without hashing; it must cost a verification as a stored hash does: same
+    # parameters, well-formed (a mismatch, not an invalid hash), and no password fits it.
+    dummy = unmatchable_hash(hasher)
+    assert extract_parameters(dummy) == extract_parameters(hasher.hash("any password"))
+    with pytest.raises(VerifyMismatchError):
+        hasher.verify(dummy, "conclave-timing-equaliser")
+    assert unmatchable_hash(hasher) != dummy  # random salt and digest
 
 
 def test_tokens_are_random_and_stored_hashed() -> None:
