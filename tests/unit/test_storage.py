@@ -3,17 +3,22 @@ restart keeps everything."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from argon2 import profiles
 from sqlalchemy import inspect
 
 from conclave.config import load_settings
 from conclave.meetings.service import MeetingDraft
 from conclave.services import build_services
-from conclave.store.db import Database
+from conclave.store.db import HEAD_REVISION, Database, alembic_config, revisions
 from conclave.store.schema import Base
 from tests.support.web import PASSWORD
 
@@ -74,3 +79,60 @@ def test_deleting_a_user_removes_their_meetings_sessions_and_invitations(tmp_pat
         for table in ("meetings", "invitations", "sessions"):
             assert connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 0
     services.db.dispose()
+
+
+def test_head_revision_is_the_newest_migration() -> None:
+    # A new migration must update HEAD_REVISION, or a start would skip it.
+    assert ScriptDirectory.from_config(alembic_config()).get_heads() == [HEAD_REVISION]
+
+
+def _migrate_in_new_process(url: str) -> bool:
+    """Run ``Database.migrate`` as a start does; True when it needed Alembic."""
+    code = (
+        "import sys; from conclave.store.db import Database; db = Database(sys.argv[1]); "
+        "db.migrate(); db.dispose(); print('alembic' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, url], check=True, capture_output=True, text=True, timeout=120
+    )
+    return done.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize("start", [None, "0001", "0002"], ids=["new", "at-0001", "at-0002"])
+def test_a_start_migrates_an_older_database_and_skips_alembic_at_head(
+    tmp_path: Path, start: str | None
+) -> None:
+    url = f"sqlite:///{tmp_path / 'conclave.db'}"
+    db = Database(url)
+    if start is not None:
+        with db.engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, start)
+            connection.exec_driver_sql(
+                "INSERT INTO users (username, display_name, password_hash, role, disabled,"
+                " created_at) VALUES ('ann', 'Ann', 'x', 'member', 0, '2026-01-01 00:00:00')"
+            )
+    assert _migrate_in_new_process(url)  # not at head: Alembic ran
+    with db.engine.connect() as connection:
+        assert revisions(connection) == [HEAD_REVISION]
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+        users = connection.exec_driver_sql("SELECT count(*) FROM users").scalar()
+        assert users == (0 if start is None else 1)
+    assert not _migrate_in_new_process(url)  # at head: nothing to do, Alembic not loaded
+    db.dispose()
+
+
+def test_a_database_downgraded_to_nothing_is_migrated_again(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'conclave.db'}")
+    db.migrate()
+    with db.engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+        assert revisions(connection) == []  # the table is still there, empty
+    db.migrate()
+    with db.engine.connect() as connection:
+        assert revisions(connection) == [HEAD_REVISION]
+        assert "audit_log" in inspect(connection).get_table_names()
+    db.dispose()
