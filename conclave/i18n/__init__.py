@@ -1,12 +1,14 @@
-"""German and English: Babel catalogs, read from the ``.po`` files at start.
+"""German and English: Babel catalogs, read from the ``.po`` files.
 
-The ``.po`` files are the only source (no compiled ``.mo`` in the repository); they
-are compiled in memory once per process.
+The ``.po`` files are the only source (no compiled ``.mo`` in the repository); each is
+compiled in memory once per process, the first time its language is asked for (parsing
+the German catalog took a tenth of a second of every server start, issue 2).
 """
 
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -20,20 +22,36 @@ CATALOG_DIR = Path(__file__).parent
 
 
 class Catalogs:
+    """The translations of every language; English is the source text. Safe to share
+    between threads (a language is compiled once)."""
+
     def __init__(self) -> None:
         self._translations: dict[str, NullTranslations] = {DEFAULT: NullTranslations()}
-        for lang in LANGUAGES:
-            po = CATALOG_DIR / lang / "LC_MESSAGES" / "messages.po"
-            if lang != DEFAULT and po.is_file():
-                with po.open("rb") as handle:
-                    catalog = read_po(handle, locale=lang)
-                buffer = io.BytesIO()
-                write_mo(buffer, catalog)
-                buffer.seek(0)
-                self._translations[lang] = Translations(buffer)
+        self._lock = threading.Lock()
 
     def get(self, lang: str) -> NullTranslations:
-        return self._translations.get(lang, self._translations[DEFAULT])
+        translations = self._translations.get(lang)
+        if translations is not None:
+            return translations
+        if lang not in LANGUAGES:
+            return self._translations[DEFAULT]
+        with self._lock:
+            if lang not in self._translations:
+                self._translations[lang] = _compile(lang)
+            return self._translations[lang]
+
+
+def _compile(lang: str) -> NullTranslations:
+    """The language's ``.po`` file compiled in memory (none: the English source text)."""
+    po = CATALOG_DIR / lang / "LC_MESSAGES" / "messages.po"
+    if not po.is_file():
+        return NullTranslations()
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=lang)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
 
 
 def negotiate(cookie: str | None, accept_language: str | None) -> str:

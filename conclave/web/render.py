@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +18,42 @@ from conclave.web.session import LANG_COOKIE, current_user, services
 TEMPLATES = Path(__file__).with_name("templates")
 
 
-def make_environments(catalogs: Catalogs) -> dict[str, Environment]:
-    """One environment per language, each with its translations installed."""
-    environments = {}
-    for lang in LANGUAGES:
-        env = Environment(
-            loader=FileSystemLoader(TEMPLATES),
-            autoescape=select_autoescape(["html"]),
-            extensions=["jinja2.ext.i18n"],
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        env.install_gettext_translations(catalogs.get(lang), newstyle=True)  # type: ignore[attr-defined]
-        environments[lang] = env
-    return environments
+class Environments:
+    """One Jinja environment per language (``environments[lang]``), each with its
+    translations installed; made the first time its language is asked for, so that the
+    catalog is not compiled at start (issue 2)."""
+
+    def __init__(self, catalogs: Catalogs) -> None:
+        self._catalogs = catalogs
+        self._made: dict[str, Environment] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, lang: str) -> Environment:
+        env = self._made.get(lang)
+        if env is not None:
+            return env
+        if lang not in LANGUAGES:
+            raise KeyError(lang)
+        with self._lock:
+            if lang not in self._made:
+                self._made[lang] = _environment(self._catalogs, lang)
+            return self._made[lang]
+
+
+def make_environments(catalogs: Catalogs) -> Environments:
+    return Environments(catalogs)
+
+
+def _environment(catalogs: Catalogs, lang: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(catalogs.get(lang), newstyle=True)  # type: ignore[attr-defined]
+    return env
 
 
 def language(request: Request) -> str:

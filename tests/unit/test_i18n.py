@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
+import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from conclave import i18n
 from conclave.i18n import Catalogs, negotiate
+from conclave.web.render import make_environments
 
 ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER = re.compile(r"%\(\w+\)s|\{\w+\}")
@@ -49,6 +53,39 @@ def test_catalog_loads_and_translates() -> None:
     german = Catalogs().get("de")
     assert german.gettext("Sign in") == "Anmelden"
     assert Catalogs().get("fr").gettext("Sign in") == "Sign in"
+
+
+def test_a_catalog_is_compiled_once_when_its_language_is_first_needed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Not at start (issue 2): the server builds its catalogs and page environments
+    # before it answers; English needs no catalog at all.
+    compiled: list[str] = []
+    real = i18n._compile
+
+    def counting(lang: str) -> i18n.NullTranslations:
+        compiled.append(lang)
+        return real(lang)
+
+    monkeypatch.setattr(i18n, "_compile", counting)
+    catalogs = Catalogs()
+    environments = make_environments(catalogs)
+    assert environments["en"].from_string("{{ _('Sign in') }}").render() == "Sign in"
+    assert catalogs.get("fr").gettext("Sign in") == "Sign in"
+    assert compiled == []
+    threads = [
+        threading.Thread(target=lambda: environments["de"].from_string("{{ _('Sign in') }}"))
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert environments["de"].from_string("{{ _('Sign in') }}").render() == "Anmelden"
+    assert catalogs.get("de").gettext("Sign in") == "Anmelden"
+    assert compiled == ["de"]
+    with pytest.raises(KeyError):
+        environments["fr"]
 
 
 def test_language_negotiation() -> None:
