@@ -44,6 +44,7 @@ from types import TracebackType
 import httpx
 
 from conclave.config import JanusSettings
+from conclave.media.janus import tls_verification
 from conclave.privacy.addresses import truncate_ip
 
 log = logging.getLogger("conclave.janus")
@@ -482,7 +483,8 @@ class ManagedJanus:
 
     async def _wait_for_api(self, process: asyncio.subprocess.Process) -> None:
         deadline = asyncio.get_running_loop().time() + self.ready_timeout
-        async with httpx.AsyncClient(timeout=1.0) as http:
+        url = self.config.url
+        async with httpx.AsyncClient(timeout=1.0, verify=tls_verification(url)) as http:
             while True:
                 if process.returncode is not None:
                     raise JanusStartError(
@@ -490,7 +492,7 @@ class ManagedJanus:
                         + self._tail_text()
                     )
                 with contextlib.suppress(httpx.HTTPError, ValueError):
-                    reply = await http.get(f"{self.config.url}/info")
+                    reply = await http.get(f"{url}/info")
                     info = reply.json()
                     if isinstance(info, dict) and info.get("janus") == "server_info":
                         if VIDEOROOM_PLUGIN not in info.get("plugins", {}):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,7 +20,7 @@ import httpx
 import pytest
 
 from conclave.config import ConfigError, JanusSettings, load_settings
-from conclave.media.janus import JanusClient, JanusSession, Jsep
+from conclave.media.janus import JanusClient, JanusSession, Jsep, tls_verification
 from conclave.media.janus_errors import (
     VIDEOROOM,
     E2EERequired,
@@ -685,3 +686,14 @@ def test_janus_log_lines_keep_no_full_addresses() -> None:
         "[WARN] [123] ICE failed for 203.0.113.0/24:50000 and 2001:db8:1::/48 (v0)"
     )
     assert scrub_addresses("\x1b[33m[WARN]\x1b[0m 10:20:30 plain") == "[WARN] 10:20:30 plain"
+
+
+def test_a_plain_http_janus_gets_a_tls_context_that_trusts_nothing() -> None:
+    # No CA bundle is loaded for the managed Janus (http on loopback; issue 2), and the
+    # context still verifies, so an https URL through it would fail instead of going
+    # unverified. An https Janus is verified against the system's CAs as before.
+    context = tls_verification("http://127.0.0.1:8088/janus")
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] == 0
+    assert tls_verification("https://janus.example.org/janus") is True
