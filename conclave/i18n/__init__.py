@@ -12,8 +12,6 @@ import threading
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 LANGUAGES = ("en", "de")
@@ -46,6 +44,9 @@ def _compile(lang: str) -> NullTranslations:
     po = CATALOG_DIR / lang / "LC_MESSAGES" / "messages.po"
     if not po.is_file():
         return NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     with po.open("rb") as handle:
         catalog = read_po(handle, locale=lang)
     buffer = io.BytesIO()
