@@ -15,10 +15,18 @@
  *   keep only non-extractable CryptoKeys.
  * - `encodeHeader`, `decodeHeader`, `deriveKeySalt`, `encrypt` and `decrypt` mirror the
  *   Python reference `conclave.e2ee.sframe`; `importAead` gives the bare AEAD.
+ * - The frame worker's path, `SFrameContext.encryptFrame` and
+ *   `SFrameReceiver.decryptFrame`, works on a whole encoded frame whose first bytes stay in
+ *   the clear as the SFrame metadata (framing.js): one output buffer per frame, laid out as
+ *   the frame goes on the wire, counters as Numbers, the nonce and AAD assembled in
+ *   per-KID scratch buffers (WebCrypto copies its inputs when it is called).
  *
- * KIDs and counters are BigInt in [0, 2^64). Caller mistakes (unknown suite, a KID or CTR
- * that is no such BigInt, a reused counter) throw TypeError or RangeError. A bad received
- * frame throws `SFrameError`, whose `reason` says why; such a frame must be dropped.
+ * KIDs and counters of the public functions are BigInt in [0, 2^64). Inside, a value below
+ * 2^53 is a Number and only a larger one a BigInt (`U64`), so frames of Conclave's senders
+ * (KIDs below 2^41, counters counting up from 0) never meet a BigInt. Caller mistakes
+ * (unknown suite, a KID or CTR that is no such BigInt, a reused counter) throw TypeError or
+ * RangeError. A bad received frame throws `SFrameError`, whose `reason` says why; such a
+ * frame must be dropped.
  */
 import { ReplayWindow, REPLAY_WINDOW } from "./replay.js";
 
@@ -26,6 +34,7 @@ export { REPLAY_WINDOW };
 
 /** @typedef {"malformed" | "unknown_kid" | "replay" | "auth"} RejectReason */
 /** @typedef {Uint8Array<ArrayBuffer>} Bytes  what WebCrypto takes and returns */
+/** @typedef {number | bigint} U64  a KID or CTR: a Number below 2^53, a BigInt from there */
 /**
  * RFC 9605 table 1, sizes in bytes; `nka` is 0 for the AES-GCM suites.
  * @typedef {{id: number, hash: "SHA-256" | "SHA-512",
@@ -61,7 +70,10 @@ const SUITES = new Map([
 export const DEFAULT_SUITE = 4;
 
 const U64_LIMIT = 1n << 64n;
+const NUMBER_LIMIT = 2 ** 53; // U64 values below it are Numbers
 const EXTENDED = 0b1000; // the X / Y flag within a config-byte nibble
+const MAX_HEADER = 17; // config byte, 8 bytes of KID, 8 of CTR
+const SCRATCH_METADATA = 47; // longer metadata (never a frame's) gets its own AAD buffer
 const AUTH_FAILED = "SFrame authentication failed: wrong key or tampered frame";
 const encoder = new TextEncoder();
 const subtle = crypto.subtle;
@@ -80,6 +92,22 @@ function checkU64(name, value) {
   throw new RangeError(`SFrame ${name} must be in [0, 2^64), got ${value}`);
 }
 
+/** A checked BigInt as a U64. @param {bigint} value @returns {U64} */
+const compact = (value) => (value < NUMBER_LIMIT ? Number(value) : value);
+
+/**
+ * A KID as the receiver's methods take it: a BigInt in [0, 2^64) or a Number that is a
+ * safe non-negative integer (Conclave's KIDs). @param {bigint | number} kid @returns {U64}
+ */
+function kidArgument(kid) {
+  if (typeof kid === "number") {
+    if (Number.isSafeInteger(kid) && kid >= 0) return kid;
+    throw new RangeError(`SFrame KID must be a non-negative safe integer or a BigInt, got ${kid}`);
+  }
+  checkU64("KID", kid);
+  return compact(kid);
+}
+
 /** WebCrypto's type leaves out shared memory (rejected at run time). @param {Uint8Array} data */
 const buffer = (data) => /** @type {Bytes} */ (data);
 
@@ -94,6 +122,17 @@ function concat(...parts) {
   return out;
 }
 
+/** Copy `length` bytes; a loop, since the pieces copied per frame are a few bytes long. */
+function copyBytes(
+  /** @type {Uint8Array} */ from,
+  /** @type {number} */ fromOffset,
+  /** @type {Uint8Array} */ to,
+  /** @type {number} */ toOffset,
+  /** @type {number} */ length,
+) {
+  for (let i = 0; i < length; i++) to[toOffset + i] = from[fromOffset + i];
+}
+
 /** Compare with no early exit, so timing does not tell how much of a tag matched. */
 function equalBytes(/** @type {Uint8Array} */ a, /** @type {Uint8Array} */ b) {
   if (a.length !== b.length) return false;
@@ -104,15 +143,40 @@ function equalBytes(/** @type {Uint8Array} */ a, /** @type {Uint8Array} */ b) {
 
 // --- Header (section 4.3) ---------------------------------------------------------------
 
+/** How many bytes follow the config byte for a KID or CTR (0: it fits in the nibble). @param {U64} value */
+function fieldBytes(value) {
+  if (value < EXTENDED) return 0;
+  if (value < 0x100) return 1;
+  if (value < 0x10000) return 2;
+  if (value < 0x1000000) return 3;
+  if (value < 0x100000000) return 4;
+  if (value < 0x10000000000) return 5;
+  if (value < 0x1000000000000) return 6;
+  if (value < 0x100000000000000) return 7;
+  return 8;
+}
+
+/** The config-byte nibble of a KID or CTR. @param {U64} value @param {number} bytes */
+const nibbleOf = (value, bytes) => (bytes ? EXTENDED | (bytes - 1) : Number(value));
+
+/** Write `value` as `bytes` big-endian bytes at `offset`. @param {Uint8Array} out @param {number} offset @param {U64} value @param {number} bytes */
+function writeField(out, offset, value, bytes) {
+  if (typeof value === "bigint") {
+    for (let i = offset + bytes - 1; i >= offset; i--, value >>= 8n) out[i] = Number(value & 0xffn);
+    return;
+  }
+  for (let i = offset + bytes - 1; i >= offset; i--, value = Math.floor(value / 256)) out[i] = value % 256;
+}
+
 /**
- * The config-byte nibble and the trailing big-endian bytes (shortest form) of a KID or CTR.
- * @param {bigint} value @returns {[number, number[]]}
+ * Write the header of (kid, ctr) at `offset`; `kidBytes` and `ctrBytes` from fieldBytes.
+ * @param {Uint8Array} out @param {number} offset
+ * @param {U64} kid @param {number} kidBytes @param {U64} ctr @param {number} ctrBytes
  */
-function encodeField(value) {
-  if (value < BigInt(EXTENDED)) return [Number(value), []];
-  const bytes = [];
-  for (let rest = value; rest > 0n; rest >>= 8n) bytes.unshift(Number(rest & 0xffn));
-  return [EXTENDED | (bytes.length - 1), bytes];
+function writeHeader(out, offset, kid, kidBytes, ctr, ctrBytes) {
+  out[offset] = (nibbleOf(kid, kidBytes) << 4) | nibbleOf(ctr, ctrBytes);
+  writeField(out, offset + 1, kid, kidBytes);
+  writeField(out, offset + 1 + kidBytes, ctr, ctrBytes);
 }
 
 /**
@@ -122,29 +186,62 @@ function encodeField(value) {
 export function encodeHeader(kid, ctr) {
   checkU64("KID", kid);
   checkU64("CTR", ctr);
-  const [kidNibble, kidBytes] = encodeField(kid);
-  const [ctrNibble, ctrBytes] = encodeField(ctr);
-  return Uint8Array.from([(kidNibble << 4) | ctrNibble, ...kidBytes, ...ctrBytes]);
+  const [k, c] = [compact(kid), compact(ctr)];
+  const [kidBytes, ctrBytes] = [fieldBytes(k), fieldBytes(c)];
+  const out = new Uint8Array(1 + kidBytes + ctrBytes);
+  writeHeader(out, 0, k, kidBytes, c, ctrBytes);
+  return out;
 }
 
+/** Bytes that follow the config byte for a nibble. @param {number} nibble */
+const nibbleBytes = (nibble) => (nibble & EXTENDED ? (nibble & 0b111) + 1 : 0);
+
 /**
- * Read the KID or CTR that `nibble` describes; return it and the offset after it.
+ * Read the KID or CTR that `nibble` describes, starting at `offset`.
  * @param {number} nibble @param {Uint8Array} data @param {number} offset @param {string} name
- * @returns {[bigint, number]}
+ * @returns {U64}
  */
-function decodeField(nibble, data, offset, name) {
-  if (!(nibble & EXTENDED)) return [BigInt(nibble), offset];
+function readField(nibble, data, offset, name) {
+  if (!(nibble & EXTENDED)) return nibble;
   const length = (nibble & 0b111) + 1;
   const end = offset + length;
   if (data.length < end) {
     throw new SFrameError("malformed", `SFrame header truncated: ${name} needs ${length} bytes`);
   }
-  let value = 0n;
-  for (let i = offset; i < end; i++) value = (value << 8n) | BigInt(data[i]);
-  if (value < BigInt(EXTENDED) || data[offset] === 0) {
+  const first = data[offset];
+  if (first === 0 || (length === 1 && first < EXTENDED)) {
     throw new SFrameError("malformed", `SFrame header malformed: ${name} is not minimally encoded`);
   }
-  return [value, end];
+  if (length < 7 || (length === 7 && first < 0x20)) {
+    let value = 0; // below 2^53: exact as a Number
+    for (let i = offset; i < end; i++) value = value * 256 + data[i];
+    return value;
+  }
+  let value = 0n;
+  for (let i = offset; i < end; i++) value = (value << 8n) | BigInt(data[i]);
+  return value;
+}
+
+/**
+ * What parseHeader read. One object reused for every frame: read it right after the call.
+ * @type {{kid: U64, ctr: U64, length: number}}
+ */
+const parsed = { kid: 0, ctr: 0, length: 0 };
+
+/**
+ * Parse the header at `data[offset]` into `parsed`. Only the shortest encoding is accepted,
+ * so `encodeHeader(kid, ctr)` always equals the bytes parsed.
+ * @param {Uint8Array} data @param {number} offset
+ */
+function parseHeader(data, offset) {
+  if (data.length <= offset) throw new SFrameError("malformed", "SFrame header truncated: no config byte");
+  const config = data[offset];
+  const kid = readField(config >> 4, data, offset + 1, "KID");
+  const ctrAt = offset + 1 + nibbleBytes(config >> 4);
+  parsed.ctr = readField(config & 0x0f, data, ctrAt, "CTR");
+  parsed.kid = kid;
+  parsed.length = ctrAt + nibbleBytes(config & 0x0f) - offset;
+  return parsed;
 }
 
 /**
@@ -153,10 +250,22 @@ function decodeField(nibble, data, offset, name) {
  * @param {Uint8Array} data @returns {{kid: bigint, ctr: bigint, length: number}}
  */
 export function decodeHeader(data) {
-  if (data.length === 0) throw new SFrameError("malformed", "SFrame header truncated: no config byte");
-  const [kid, afterKid] = decodeField(data[0] >> 4, data, 1, "KID");
-  const [ctr, length] = decodeField(data[0] & 0x0f, data, afterKid, "CTR");
-  return { kid, ctr, length };
+  const { kid, ctr, length } = parseHeader(data, 0);
+  return { kid: BigInt(kid), ctr: BigInt(ctr), length };
+}
+
+/**
+ * The KID of the SFrame header at `data[offset]` (a Number for every KID below 2^53), or
+ * -1 when the header is malformed (decrypting the frame then says why).
+ * @param {Uint8Array} data @param {number} [offset]
+ * @returns {U64}
+ */
+export function kidAt(data, offset = 0) {
+  try {
+    return parseHeader(data, offset).kid;
+  } catch {
+    return -1;
+  }
 }
 
 // --- Key derivation (section 4.4.2) -----------------------------------------------------
@@ -189,15 +298,6 @@ export async function deriveKeySalt(suiteId, baseKey, kid) {
   return { key, salt };
 }
 
-/** The nonce: the salt XOR the counter as a big-endian integer. @param {Bytes} salt @param {bigint} ctr */
-function nonceFor(salt, ctr) {
-  const nonce = salt.slice();
-  const view = new DataView(nonce.buffer);
-  const offset = nonce.length - 8;
-  view.setBigUint64(offset, view.getBigUint64(offset) ^ ctr);
-  return nonce;
-}
-
 // --- AEADs (sections 4.5, 4.5.1) --------------------------------------------------------
 
 /** Split off the tag; a frame shorter than one is malformed. @param {Uint8Array} sealed @param {number} nt */
@@ -207,12 +307,17 @@ function splitTag(sealed, nt) {
   throw new SFrameError("malformed", `SFrame ciphertext truncated: shorter than the ${nt}-byte tag`);
 }
 
+/** @param {CipherSuite} suite @param {Uint8Array} key */
+function importGcmKey(suite, key) {
+  return subtle.importKey("raw", buffer(key), "AES-GCM", false, ["encrypt", "decrypt"]);
+}
+
 /**
  * AES-GCM with a 16-byte tag (suites 4 and 5).
  * @param {CipherSuite} suite @param {Uint8Array} key @returns {Promise<Aead>}
  */
 async function importGcm(suite, key) {
-  const aesKey = await subtle.importKey("raw", buffer(key), "AES-GCM", false, ["encrypt", "decrypt"]);
+  const aesKey = await importGcmKey(suite, key);
   const params = (/** @type {Uint8Array} */ nonce, /** @type {Uint8Array} */ aad) =>
     ({ name: "AES-GCM", iv: buffer(nonce), additionalData: buffer(aad), tagLength: suite.nt * 8 });
   return {
@@ -277,44 +382,139 @@ export async function importAead(suiteId, key) {
 
 // --- Frames (sections 4.4.3, 4.4.4) -----------------------------------------------------
 
-/** The key and salt of one KID, derived and imported once. */
+/**
+ * The key and salt of one KID, derived and imported once, with the scratch buffers its
+ * frames' nonces and AADs are assembled in. A scratch buffer is filled and handed to
+ * WebCrypto in one synchronous step (WebCrypto copies it then), so frames of the same KID
+ * may be sealed and opened concurrently. AES-CTR + HMAC (suites 1-3) reads its inputs after
+ * an await and gets copies.
+ */
 class KidKey {
-  /** @param {CipherSuite} suite @param {Uint8Array} baseKey @param {bigint} kid */
+  /** @param {CipherSuite} suite @param {Uint8Array} baseKey @param {U64} kid */
   static async derive(suite, baseKey, kid) {
-    const { key, salt } = await deriveKeySalt(suite.id, baseKey, kid);
-    const aead = await importAead(suite.id, key);
+    const { key, salt } = await deriveKeySalt(suite.id, baseKey, BigInt(kid));
+    /** @type {CryptoKey | null} */
+    const gcm = suite.nka ? null : await importGcmKey(suite, key);
+    /** @type {Aead | null} */
+    const aead = suite.nka ? await importAead(suite.id, key) : null;
     key.fill(0); // from here on only the non-extractable CryptoKeys hold it
-    return new KidKey(kid, salt, aead);
+    return new KidKey(suite, kid, salt, gcm, aead);
   }
 
-  /** @param {bigint} kid @param {Bytes} salt @param {Aead} aead */
-  constructor(kid, salt, aead) {
+  /**
+   * @param {CipherSuite} suite @param {U64} kid @param {Bytes} salt
+   * @param {CryptoKey | null} gcm  the AES-GCM key (suites 4, 5)
+   * @param {Aead | null} aead  AES-CTR + HMAC (suites 1-3)
+   */
+  constructor(suite, kid, salt, gcm, aead) {
+    this.suite = suite;
     this.kid = kid;
-    this.salt = salt;
+    this.kidBytes = fieldBytes(kid);
+    this.gcm = gcm;
     this.aead = aead;
+    const tail = new DataView(salt.buffer, salt.byteOffset + salt.length - 8, 8);
+    this.saltHigh = tail.getUint32(0);
+    this.saltLow = tail.getUint32(4);
+    /** The nonce: the salt, its last 8 bytes XOR the counter (set per frame). */
+    this.nonce = salt.slice();
+    this.nonceTail = new DataView(this.nonce.buffer, this.nonce.length - 8, 8);
+    this.aad = new Uint8Array(MAX_HEADER + SCRATCH_METADATA);
+    /** Views of the AAD scratch by length, made once each. @type {Bytes[]} */
+    this.aadViews = [];
+    /** One AES-GCM parameter object; additionalData is set per frame. */
+    this.params = { name: "AES-GCM", iv: this.nonce, additionalData: this.aad, tagLength: suite.nt * 8 };
   }
 
-  /** @param {bigint} ctr @param {Uint8Array} metadata @param {Uint8Array} plaintext */
-  async seal(ctr, metadata, plaintext) {
-    const header = encodeHeader(this.kid, ctr);
-    const sealed = await this.aead.seal(nonceFor(this.salt, ctr), concat(header, metadata), plaintext);
-    return concat(header, sealed);
+  /** The nonce of `ctr` in the scratch buffer (section 4.4.3). @param {U64} ctr */
+  nonceFor(ctr) {
+    let high, low;
+    if (typeof ctr === "number") {
+      high = Math.floor(ctr / 0x100000000);
+      low = ctr >>> 0;
+    } else {
+      high = Number(ctr >> 32n);
+      low = Number(ctr & 0xffffffffn);
+    }
+    this.nonceTail.setUint32(0, this.saltHigh ^ high);
+    this.nonceTail.setUint32(4, this.saltLow ^ low);
+    return this.nonce;
   }
 
-  /** @param {bigint} ctr @param {Uint8Array} header @param {Uint8Array} metadata @param {Uint8Array} data */
-  open(ctr, header, metadata, data) {
-    return this.aead.open(nonceFor(this.salt, ctr), concat(header, metadata), data);
+  /** A buffer of `length` bytes for the AAD: the scratch, or a new one when longer. @param {number} length */
+  aadOf(length) {
+    if (length > this.aad.length) return new Uint8Array(length);
+    return (this.aadViews[length] ||= this.aad.subarray(0, length));
+  }
+
+  /**
+   * Start the AEAD: the promise of ciphertext + tag, or of the plaintext. Synchronous up to
+   * the WebCrypto call, so the scratch buffers are free again when it returns.
+   * @param {boolean} sealing @param {Uint8Array} nonce @param {Bytes} aad @param {Uint8Array} input
+   * @returns {Promise<ArrayBuffer | Uint8Array>}
+   */
+  run(sealing, nonce, aad, input) {
+    if (this.gcm) {
+      this.params.additionalData = aad;
+      const bytes = buffer(input);
+      return sealing ? subtle.encrypt(this.params, this.gcm, bytes) : subtle.decrypt(this.params, this.gcm, bytes);
+    }
+    const aead = /** @type {Aead} */ (this.aead);
+    const [n, a] = [nonce.slice(), aad.slice()];
+    return sealing ? aead.seal(n, a, input) : aead.open(n, a, input);
+  }
+
+  /**
+   * Seal one frame into a single new buffer: `prefix` (bytes to keep in front of the SFrame
+   * ciphertext, e.g. the clear metadata of a frame; may be empty), header, ciphertext, tag.
+   * @param {U64} ctr @param {Uint8Array} metadata @param {Uint8Array} plaintext
+   * @param {number} prefix  how many leading bytes of `metadata` go in front
+   * @returns {Promise<Bytes>}
+   */
+  async seal(ctr, metadata, plaintext, prefix) {
+    const ctrBytes = fieldBytes(ctr);
+    const headerLength = 1 + this.kidBytes + ctrBytes;
+    const aad = this.aadOf(headerLength + metadata.length);
+    writeHeader(aad, 0, this.kid, this.kidBytes, ctr, ctrBytes);
+    if (metadata.length > 16) aad.set(metadata, headerLength);
+    else copyBytes(metadata, 0, aad, headerLength, metadata.length);
+    const sealed = await this.run(true, this.nonceFor(ctr), aad, plaintext);
+    const out = new Uint8Array(prefix + headerLength + sealed.byteLength);
+    copyBytes(metadata, 0, out, 0, prefix);
+    writeHeader(out, prefix, this.kid, this.kidBytes, ctr, ctrBytes); // the scratch may be reused by now
+    out.set(sealed instanceof Uint8Array ? sealed : new Uint8Array(sealed), prefix + headerLength);
+    return out;
+  }
+
+  /**
+   * Start opening the SFrame ciphertext at `frame[offset]` whose header is `headerLength`
+   * bytes, with the first `metadataLength` bytes of `metadata`. Throws (synchronously) a
+   * malformed frame shorter than the tag; the promise rejects when the frame is not authentic.
+   * @param {U64} ctr @param {Uint8Array} frame @param {number} offset @param {number} headerLength
+   * @param {Uint8Array} metadata @param {number} metadataLength
+   */
+  open(ctr, frame, offset, headerLength, metadata, metadataLength) {
+    const body = offset + headerLength;
+    if (frame.length - body < this.suite.nt) {
+      throw new SFrameError("malformed", `SFrame ciphertext truncated: shorter than the ${this.suite.nt}-byte tag`);
+    }
+    const aad = this.aadOf(headerLength + metadataLength);
+    copyBytes(frame, offset, aad, 0, headerLength);
+    if (metadataLength > 16) aad.set(metadata.subarray(0, metadataLength), headerLength);
+    else copyBytes(metadata, 0, aad, headerLength, metadataLength);
+    return this.run(false, this.nonceFor(ctr), aad, frame.subarray(body));
   }
 }
 
 /** The sending side of one KID. Counters must increase, so that no nonce ever repeats. */
 export class SFrameContext {
   #key;
-  #lastCtr = -1n;
+  /** @type {U64} */
+  #lastCtr = -1;
 
   /** @param {number} suiteId @param {Uint8Array} baseKey @param {bigint} kid */
   static async create(suiteId, baseKey, kid) {
-    return new SFrameContext(await KidKey.derive(suiteOf(suiteId), baseKey, kid));
+    checkU64("KID", kid);
+    return new SFrameContext(await KidKey.derive(suiteOf(suiteId), baseKey, compact(kid)));
   }
 
   /** Use `SFrameContext.create`. @param {KidKey} key */
@@ -323,7 +523,7 @@ export class SFrameContext {
   }
 
   get kid() {
-    return this.#key.kid;
+    return BigInt(this.#key.kid);
   }
 
   /**
@@ -332,18 +532,35 @@ export class SFrameContext {
    */
   async encrypt(ctr, metadata, plaintext) {
     checkU64("CTR", ctr);
-    if (ctr <= this.#lastCtr) throw new RangeError(`SFrame counter ${ctr} not above ${this.#lastCtr}`);
+    const value = compact(ctr);
+    if (value <= this.#lastCtr) throw new RangeError(`SFrame counter ${ctr} not above ${this.#lastCtr}`);
+    this.#lastCtr = value;
+    return this.#key.seal(value, metadata, plaintext, 0);
+  }
+
+  /**
+   * Encrypt an encoded frame with the next counter (one above the last used). Its first
+   * `clear` bytes stay in front, in the clear, and are the SFrame metadata; the result is
+   * those bytes, the header, the ciphertext and the tag, in one new buffer. The counter is
+   * taken before this returns, so frames may be encrypted concurrently.
+   * @param {Uint8Array} frame @param {number} clear
+   * @returns {Promise<Bytes>}
+   */
+  encryptFrame(frame, clear) {
+    const last = this.#lastCtr;
+    const ctr = typeof last === "number" && last + 1 < NUMBER_LIMIT ? last + 1 : compact(BigInt(last) + 1n);
+    if (ctr >= U64_LIMIT) throw new RangeError("SFrame counter exhausted for this KID");
     this.#lastCtr = ctr;
-    return this.#key.seal(ctr, metadata, plaintext);
+    return this.#key.seal(ctr, frame.subarray(0, clear), frame.subarray(clear), clear);
   }
 }
 
 /** The receiving side: the keys of many senders by KID, each with its own replay window. */
 export class SFrameReceiver {
   #suite;
-  /** @type {Map<bigint, {key: KidKey, window: ReplayWindow}>} */
+  /** @type {Map<U64, {key: KidKey, window: ReplayWindow}>} */
   #senders = new Map();
-  /** The latest addKey call per KID while it derives; removeKey cancels it. @type {Map<bigint, object>} */
+  /** The latest addKey call per KID while it derives; removeKey cancels it. @type {Map<U64, object>} */
   #adding = new Map();
 
   /** @param {number} [suiteId] */
@@ -354,22 +571,28 @@ export class SFrameReceiver {
   /**
    * Derive and import the key of `kid`, once for all its frames. Replacing a KID's key
    * starts a fresh replay window, so never add the same base key for a KID twice.
-   * @param {bigint} kid @param {Uint8Array} baseKey
+   * @param {bigint | number} kid @param {Uint8Array} baseKey
    */
   async addKey(kid, baseKey) {
-    checkU64("KID", kid);
+    const id = kidArgument(kid);
     const call = {};
-    this.#adding.set(kid, call);
-    const key = await KidKey.derive(this.#suite, baseKey, kid);
-    if (this.#adding.get(kid) !== call) return; // removed, or added again, meanwhile
-    this.#adding.delete(kid);
-    this.#senders.set(kid, { key, window: new ReplayWindow() });
+    this.#adding.set(id, call);
+    const key = await KidKey.derive(this.#suite, baseKey, id);
+    if (this.#adding.get(id) !== call) return; // removed, or added again, meanwhile
+    this.#adding.delete(id);
+    this.#senders.set(id, { key, window: new ReplayWindow() });
   }
 
-  /** @param {bigint} kid */
+  /** @param {bigint | number} kid */
   removeKey(kid) {
-    this.#adding.delete(kid);
-    this.#senders.delete(kid);
+    const id = kidArgument(kid);
+    this.#adding.delete(id);
+    this.#senders.delete(id);
+  }
+
+  /** Is there a key for `kid` (a U64, as kidAt gives it)? @param {U64} kid */
+  has(kid) {
+    return this.#senders.has(kid);
   }
 
   /**
@@ -377,16 +600,51 @@ export class SFrameReceiver {
    * @param {Uint8Array} metadata @param {Uint8Array} frame @returns {Promise<Bytes>}
    */
   async decrypt(metadata, frame) {
-    const { kid, ctr, length } = decodeHeader(frame);
+    return new Uint8Array(await this.#open(frame, 0, metadata, metadata.length, false));
+  }
+
+  /**
+   * Authenticate and decrypt an encoded frame whose first `clear` bytes are the SFrame
+   * metadata in the clear (what `SFrameContext.encryptFrame` made): those bytes followed by
+   * the plaintext, in one buffer (the plaintext's own when `clear` is 0).
+   * @param {Uint8Array} frame @param {number} clear @returns {Promise<ArrayBuffer>}
+   */
+  decryptFrame(frame, clear) {
+    return this.#open(frame, clear, frame, clear, true);
+  }
+
+  /**
+   * Open the SFrame ciphertext at `frame[offset]`: the plaintext, or with `keepHead` the
+   * first `offset` bytes of `frame` followed by the plaintext, in one buffer.
+   * @param {Uint8Array} frame @param {number} offset  where the SFrame header starts
+   * @param {Uint8Array} metadata @param {number} metadataLength @param {boolean} keepHead
+   * @returns {Promise<ArrayBuffer>}
+   */
+  async #open(frame, offset, metadata, metadataLength, keepHead) {
+    const { kid, ctr, length } = parseHeader(frame, offset);
     const sender = this.#senders.get(kid);
     if (!sender) throw new SFrameError("unknown_kid", `no SFrame key for KID ${kid}`);
-    const replay = () => new SFrameError("replay", `SFrame counter ${ctr} of KID ${kid} is old or seen`);
-    if (!sender.window.allows(ctr)) throw replay();
-    const plaintext = await sender.key.open(ctr, frame.subarray(0, length), metadata, frame.subarray(length));
-    if (!sender.window.allows(ctr)) throw replay(); // a copy got through while this one decrypted
+    if (!sender.window.allows(ctr)) throw replayed(kid, ctr);
+    /** @type {ArrayBuffer | Uint8Array} */
+    let plain;
+    try {
+      plain = await sender.key.open(ctr, frame, offset, length, metadata, metadataLength);
+    } catch (error) {
+      throw error instanceof SFrameError ? error : new SFrameError("auth", AUTH_FAILED);
+    }
+    if (!sender.window.allows(ctr)) throw replayed(kid, ctr); // a copy got through while this one decrypted
     sender.window.accept(ctr);
-    return plaintext;
+    if (!keepHead || offset === 0) return plain instanceof Uint8Array ? plain.slice().buffer : plain; // a copy for suites 1-3 only
+    const out = new Uint8Array(offset + plain.byteLength);
+    copyBytes(frame, 0, out, 0, offset);
+    out.set(plain instanceof Uint8Array ? plain : new Uint8Array(plain), offset);
+    return out.buffer;
   }
+}
+
+/** @param {U64} kid @param {U64} ctr */
+function replayed(kid, ctr) {
+  return new SFrameError("replay", `SFrame counter ${ctr} of KID ${kid} is old or seen`);
 }
 
 // --- One-shot functions, as in the Python module ----------------------------------------
@@ -398,8 +656,9 @@ export class SFrameReceiver {
  */
 export async function encrypt(suiteId, baseKey, kid, ctr, metadata, plaintext) {
   checkU64("CTR", ctr);
-  const key = await KidKey.derive(suiteOf(suiteId), baseKey, kid);
-  return key.seal(ctr, metadata, plaintext);
+  checkU64("KID", kid);
+  const key = await KidKey.derive(suiteOf(suiteId), baseKey, compact(kid));
+  return key.seal(compact(ctr), metadata, plaintext, 0);
 }
 
 /**
@@ -408,7 +667,12 @@ export async function encrypt(suiteId, baseKey, kid, ctr, metadata, plaintext) {
  */
 export async function decrypt(suiteId, baseKey, metadata, data) {
   const suite = suiteOf(suiteId);
-  const { kid, ctr, length } = decodeHeader(data);
+  const { kid, ctr, length } = parseHeader(data, 0);
   const key = await KidKey.derive(suite, baseKey, kid);
-  return key.open(ctr, data.subarray(0, length), metadata, data.subarray(length));
+  try {
+    const plain = await key.open(ctr, data, 0, length, metadata, metadata.length);
+    return plain instanceof Uint8Array ? plain : new Uint8Array(plain);
+  } catch (error) {
+    throw error instanceof SFrameError ? error : new SFrameError("auth", AUTH_FAILED);
+  }
 }
