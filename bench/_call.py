@@ -120,7 +120,7 @@ def person(browser: Browser, site: Site, username: str, scripts: tuple[str, ...]
 def timed_join(page: Page, site: Site, peers: int) -> dict[str, float | None]:
     """Pre-join with camera and microphone on, click Join, and time the first frames.
 
-    Milliseconds from the click to: welcome, first peer connection, connected, first
+    Milliseconds from the click to: welcome, first offer or answer sent, connected, first
     remote video packet, first decoded remote frame ("first"), and video decoded from
     ``peers`` connections ("all"); None for what did not happen within CALL_SECONDS.
     """

@@ -5,7 +5,7 @@ from __future__ import annotations
 # Init script of every benchmark page. Records the page's peer connections in
 # window.__pcs (what tests/support/room.py reads) and the moments of a join, in ms of
 # performance.now(): the click on Join (the pre-join form's submit), the `welcome` on the
-# WebSocket, the first peer connection, the first remote description (offer or answer)
+# WebSocket, the first offer or answer sent ("pc"), the first remote description (offer or answer)
 # set on one, the first connected one, and the first remote
 # video packet (a remote track unmutes on its first packet, before any frame transform).
 # Keeps the frame worker's last per-second report for diagnostics.
@@ -25,7 +25,6 @@ const Recorded = window.RTCPeerConnection;
 window.RTCPeerConnection = function (...args) {
   const pc = new Recorded(...args);
   window.__pcs.push(pc);
-  mark("pc");
   pc.addEventListener("connectionstatechange", () => {
     if (pc.connectionState === "connected") mark("connected");
   });
@@ -53,6 +52,13 @@ window.WebSocket = function (...args) {
   return ws;
 };
 window.WebSocket.prototype = PlainSocket.prototype;
+const plainSend = PlainSocket.prototype.send;
+PlainSocket.prototype.send = function (data) {
+  // The first offer or answer (direct connection) or SFU offer this page sends.
+  const sdp = typeof data === "string" && /"(description|sdp)"/.test(data);
+  if (window.__joinAt !== null && sdp) mark("pc");
+  return plainSend.call(this, data);
+};
 Object.assign(window.WebSocket, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
 window.__workerStats = null;
 const PlainWorker = window.Worker;

@@ -37,7 +37,7 @@ TARGET_RATIO = 1.5
 STEPS = ("welcome", "pc", "remote", "connected", "packet", "first")
 LABELS = {
     "welcome": "welcome",
-    "pc": "peer connection",
+    "pc": "offer/answer sent",
     "remote": "remote SDP",
     "connected": "connected",
     "packet": "first video packet",

@@ -65,7 +65,7 @@ Timing = dict[str, float | None]
 # one, and the first remote video packet arrives on the receiving one.
 STEPS = (
     ("welcome", "welcome"),
-    ("pc", "first peer connection"),
+    ("pc", "first offer sent"),
     ("remote", "first remote SDP"),
     ("connected", "first connected"),
     ("packet", "first remote video packet"),

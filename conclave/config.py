@@ -241,6 +241,13 @@ class MediaSettings(Section):
     janus: JanusSettings = JanusSettings()
     turn: TurnSettings = TurnSettings()
 
+    @property
+    def direct_without_servers(self) -> bool:
+        """Browsers connect directly with no ICE server at all (the default on a LAN): then
+        the room page may prepare its first connection before the user joins."""
+        direct = self.mode != "sfu" and self.ice_transport_policy == "all"
+        return direct and not self.ice_servers and not self.turn.urls
+
 
 class Settings(BaseSettings):
     """All of Conclave's configuration. Frozen: pass it around, never mutate it."""

@@ -322,6 +322,9 @@ def test_ice_servers_refuse_public_services_and_confirm_foreign_ones(
     services: Services, console: Browser, room: Meeting, admin: User
 ) -> None:
     key = "media.ice_servers"
+    lan = services.meetings.create(admin, MeetingDraft("LAN", None, None, "off", None))
+    prepares = 'data-prepare-connection="true"'  # the room page may connect before Join
+    assert prepares in console.get(f"/m/{lan.id}/join").text
     public = _post(console, "media", {key: "stun:10.0.0.5:3478\nstun:stun.l.google.com:19302"})
     assert public.status_code == 400
     assert "media.ice_servers: stun:stun.l.google.com:19302 is a public service" in public.text
@@ -358,7 +361,9 @@ def test_ice_servers_refuse_public_services_and_confirm_foreign_ones(
     report = make_report(services.settings, scan_installed_files(), services=services)
     assert {r.id: r.status for r in report.results}["ice-servers"] == "warn"
     assert "turn:turn.example.net:3478?transport=udp" in console.get("/admin/policy").text
+    assert 'data-prepare-connection="false"' in console.get(f"/m/{lan.id}/join").text
     # A local server alone needs no confirmation; an empty list means none at all.
     assert _post(console, "media", {key: "stun:10.0.0.5:3478"}).status_code == 303
     assert _post(console, "media", {key: ""}).status_code == 303
     assert _stored(services) == {}  # the file's value (none) again
+    assert prepares in console.get(f"/m/{lan.id}/join").text

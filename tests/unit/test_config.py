@@ -90,3 +90,23 @@ def test_bad_environment_value(monkeypatch: pytest.MonkeyPatch) -> None:
         load_settings()
     (problem,) = caught.value.problems
     assert problem.startswith("security.password_min_length = 'three'")
+
+
+@pytest.mark.parametrize(
+    ("toml", "early"),
+    [
+        ("", True),
+        ('[media]\nmode = "mesh"', True),
+        ('[media]\nmode = "sfu"', False),
+        ('[media]\nice_transport_policy = "relay"', False),
+        ('[[media.ice_servers]]\nurls = ["stun:10.0.0.5:3478"]', False),
+        ('[media.turn]\nurls = ["turn:10.0.0.5:3478"]\nsecret = "s3cret-s3cret"', False),
+    ],
+)
+def test_the_first_connection_is_prepared_only_without_ice_servers(
+    tmp_path: Path, toml: str, early: bool
+) -> None:
+    """Prepared before joining, a connection has no ICE servers: only right without any."""
+    path = tmp_path / "conclave.toml"
+    path.write_text(toml)
+    assert load_settings(path).media.direct_without_servers is early

@@ -49,6 +49,8 @@ export class E2EE extends EventTarget {
     this.worker.addEventListener("message", (event) => this.#stats(event.data));
     /** @type {KeyManager | null} */
     this.keys = null;
+    /** @type {Promise<KeyManager> | null} */
+    this.ready = null;
     this.selfPid = "";
     this.selfUid = "";
     this.kid = 0;
@@ -64,6 +66,17 @@ export class E2EE extends EventTarget {
     this.switchTimer = undefined;
     /** The fresh key after a leave, sent but not used yet. @type {{kid: number, key: Uint8Array} | null} */
     this.pending = null;
+  }
+
+  /** Start making this stay's keys (identity from IndexedDB, a fresh ECDH key) now. */
+  prepare() {
+    this.ready ??= KeyManager.create(this.account, this.meetingId);
+  }
+
+  /** The keys `prepare` makes. */
+  prepared() {
+    this.prepare();
+    return /** @type {Promise<KeyManager>} */ (this.ready);
   }
 
   /** Frame transforms for the call's senders and receivers. */
@@ -83,7 +96,9 @@ export class E2EE extends EventTarget {
   async start(selfPid, selfUid) {
     this.selfPid = selfPid;
     this.selfUid = selfUid;
-    this.keys = await KeyManager.create(this.account, this.meetingId);
+    // Every stay gets a fresh ECDH key: the prepared one serves the first stay only.
+    this.keys = await (this.ready ?? KeyManager.create(this.account, this.meetingId));
+    this.ready = null;
     for (const pid of this.peers.keys()) this.#forgetSender(pid);
     this.peers.clear();
     clearTimeout(this.switchTimer);

@@ -30,7 +30,8 @@ export class Call extends EventTarget {
   /**
    * @param {string} selfPid
    * @param {(to: string, payload: object) => void} signal  sends a `signal` message
-   * @param {{iceServers?: RTCIceServer[], iceTransportPolicy?: RTCIceTransportPolicy, hooks?: Hooks, encodedStreams?: boolean}} [options]
+   * @param {{iceServers?: RTCIceServer[], iceTransportPolicy?: RTCIceTransportPolicy, hooks?: Hooks, encodedStreams?: boolean, spare?: RTCPeerConnection | null}} [options]
+   *   `spare`: a connection from `prepareOffer`, used for the first `connect`
    */
   constructor(selfPid, signal, options = {}) {
     super();
@@ -44,6 +45,8 @@ export class Call extends EventTarget {
     this.peers = new Map();
     /** @type {Record<SlotKind, MediaStreamTrack | null>} */
     this.local = { audio: null, camera: null, screen: null };
+    /** @type {RTCPeerConnection | null} */
+    this.spare = options.spare || null;
   }
 
   /**
@@ -51,7 +54,16 @@ export class Call extends EventTarget {
    * @param {string} pid
    */
   connect(pid) {
-    if (!this.peers.has(pid)) this.#create(pid, true);
+    if (this.peers.has(pid)) return;
+    const spare = this.spare;
+    this.spare = null;
+    this.#create(pid, true, spare);
+  }
+
+  /** Close the prepared connection if no `connect` used it. */
+  releaseSpare() {
+    this.spare?.close();
+    this.spare = null;
   }
 
   /** @param {string} pid */
@@ -65,6 +77,7 @@ export class Call extends EventTarget {
 
   /** Close every connection (leave, meeting ended, or a fresh start after reconnecting). */
   disconnectAll() {
+    this.releaseSpare();
     for (const pid of [...this.peers.keys()]) this.disconnect(pid);
   }
 
@@ -114,12 +127,52 @@ export class Call extends EventTarget {
   /**
    * @param {string} pid
    * @param {boolean} initiator
+   * @param {RTCPeerConnection | null} [spare]
    */
-  #create(pid, initiator) {
-    const peer = new Peer(this, pid, initiator);
+  #create(pid, initiator, spare = null) {
+    const peer = new Peer(this, pid, initiator, spare);
     this.peers.set(pid, peer);
     return peer;
   }
+}
+
+/**
+ * A connection made while the user is still on the pre-join screen: the three
+ * transceivers with their sender transforms, and the local offer with the candidates
+ * gathered so far. Joining then costs one message instead of setting all this up while
+ * the other side waits. Made without ICE servers: usable only when the meeting's
+ * configuration has none either (the default on a LAN); the page checks that.
+ * @param {{hooks?: Hooks, encodedStreams?: boolean}} options
+ */
+export async function prepareOffer({ hooks = {}, encodedStreams = false }) {
+  const pc = new RTCPeerConnection(connectionConfig([], "all", encodedStreams));
+  try {
+    for (const kind of SLOTS) {
+      const transceiver = pc.addTransceiver(kind === "audio" ? "audio" : "video", { direction: "sendrecv" });
+      if (kind !== "audio") preferVp8(transceiver);
+      hooks.sender?.(transceiver.sender, kind);
+      // Chromium sends received frames through a transform only if the receiver had one
+      // before the offer was set; the peer's own replaces it when the peer is known.
+      hooks.receiver?.(transceiver.receiver, kind, "");
+    }
+    await pc.setLocalDescription();
+    return pc;
+  } catch (error) {
+    pc.close();
+    throw error;
+  }
+}
+
+/**
+ * @param {RTCIceServer[]} iceServers
+ * @param {RTCIceTransportPolicy} iceTransportPolicy
+ * @param {boolean} encodedStreams
+ */
+function connectionConfig(iceServers, iceTransportPolicy, encodedStreams) {
+  /** @type {RTCConfiguration & {encodedInsertableStreams?: boolean}} */
+  const config = { iceServers, iceTransportPolicy, bundlePolicy: "max-bundle" };
+  if (encodedStreams) config.encodedInsertableStreams = true;
+  return config;
 }
 
 class Peer {
@@ -127,18 +180,16 @@ class Peer {
    * @param {Call} call
    * @param {string} pid
    * @param {boolean} initiator
+   * @param {RTCPeerConnection | null} spare  a connection from `prepareOffer`
    */
-  constructor(call, pid, initiator) {
+  constructor(call, pid, initiator, spare) {
     this.call = call;
     this.pid = pid;
     this.polite = call.selfPid > pid;
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.closed = false;
-    /** @type {RTCConfiguration & {encodedInsertableStreams?: boolean}} */
-    const config = { iceServers: call.iceServers, iceTransportPolicy: call.iceTransportPolicy, bundlePolicy: "max-bundle" };
-    if (call.encodedStreams) config.encodedInsertableStreams = true;
-    this.pc = new RTCPeerConnection(config);
+    this.pc = spare || new RTCPeerConnection(connectionConfig(call.iceServers, call.iceTransportPolicy, call.encodedStreams));
     this.pc.addEventListener("negotiationneeded", () => this.#offer());
     this.pc.addEventListener("icecandidate", ({ candidate }) => {
       if (candidate) call.signal(pid, { candidate: candidate.toJSON() });
@@ -149,7 +200,10 @@ class Peer {
       if (state === "failed") this.pc.restartIce();
       call.dispatchEvent(new CustomEvent("peerstate", { detail: { pid, state } }));
     });
-    if (initiator) {
+    if (spare) {
+      this.pc.getTransceivers().forEach((transceiver, index) => this.#adopt(transceiver, SLOTS[index]));
+      this.call.signal(pid, { description: this.pc.localDescription?.toJSON() });
+    } else if (initiator) {
       for (const kind of SLOTS) {
         const transceiver = this.pc.addTransceiver(kind === "audio" ? "audio" : "video", {
           direction: "sendrecv",
@@ -167,6 +221,15 @@ class Peer {
     if (transceiver.direction !== "sendrecv") transceiver.direction = "sendrecv";
     if (kind !== "audio") preferVp8(transceiver);
     this.call.hooks.sender?.(transceiver.sender, kind);
+    this.#adopt(transceiver, kind);
+  }
+
+  /**
+   * What a transceiver needs once the peer is known (a spare's has the rest already).
+   * @param {RTCRtpTransceiver} transceiver
+   * @param {SlotKind} kind
+   */
+  #adopt(transceiver, kind) {
     this.call.hooks.receiver?.(transceiver.receiver, kind, this.pid);
     const track = this.call.local[kind];
     if (track) transceiver.sender.replaceTrack(track).catch(() => {});

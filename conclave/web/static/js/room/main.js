@@ -4,7 +4,7 @@
  * Pre-join (devices, preview, privacy notice) → lobby → call → over.
  */
 import { SignalingClient } from "./protocol.js";
-import { Call } from "./call.js";
+import { Call, prepareOffer } from "./call.js";
 import { SfuCall } from "./sfu.js";
 import { LocalMedia } from "./media.js";
 import { loadStrings, t } from "./i18n.js";
@@ -14,7 +14,6 @@ import { People } from "./ui/people.js";
 import { Chat } from "./ui/chat.js";
 import { Devices } from "./ui/devices.js";
 import { E2EE, transformSupport } from "../e2ee/session.js";
-import { KeyManager } from "../e2ee/keys.js";
 
 const LEVEL_POLL_MS = 500;
 const PENDING_CHAT_MS = 15000;
@@ -29,6 +28,8 @@ class Room {
     this.meetingId = root.dataset.meetingId || "";
     this.account = root.dataset.account || "";
     this.e2eeRequired = root.dataset.e2eeRequired === "true";
+    /** No ICE servers in this meeting's configuration: the first connection can be made early. */
+    this.prepareConnection = root.dataset.prepareConnection === "true";
     /** @type {E2EE | null} */
     this.e2ee = null;
     /** Server messages are handled one after another, even when a handler awaits. */
@@ -55,6 +56,8 @@ class Room {
     this.lastError = "";
     /** @type {Map<string, MediaStreamTrack>} */
     this.screens = new Map();
+    /** The first connection, prepared on the pre-join screen (call.js `prepareOffer`). @type {Promise<RTCPeerConnection | null> | null} */
+    this.spare = null;
     /** @type {{sealed: string, item: HTMLElement, until: number}[]} */
     this.pendingChat = [];
   }
@@ -70,6 +73,7 @@ class Room {
       byId("join").setAttribute("disabled", "");
       return;
     }
+    this.#prepare();
     byId("codes-match").addEventListener("click", () => this.e2ee?.markVerified());
     this.devices.bind();
     byId("join-form").addEventListener("submit", (event) => {
@@ -100,20 +104,45 @@ class Room {
     return this.signaling?.send(message) ?? false;
   }
 
-  async #join() {
-    byId("join").setAttribute("disabled", "");
-    const password = /** @type {HTMLInputElement | null} */ (document.getElementById("meeting-password"));
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const url = `${scheme}//${location.host}/ws/meetings/${encodeURIComponent(this.meetingId)}`;
-    let identity;
+  /**
+   * What joining needs and does not depend on the meeting's answer is made while the user
+   * is still on the pre-join screen: the frame worker, this stay's keys and the first
+   * connection. Nothing leaves the browser before the click on Join.
+   */
+  #prepare() {
     if (this.e2eeRequired) {
       this.e2ee = new E2EE({ account: this.account, meetingId: this.meetingId, signal: (to, payload) => this.send({ type: "signal", to, payload }) });
       this.e2ee.addEventListener("change", () => {
         this.#showE2EE();
         this.inbox = this.inbox.then(() => this.#retryChat());
       });
-      identity = (await KeyManager.create(this.account, this.meetingId)).identitySpki;
+      this.e2ee.prepare();
     }
+    if (!this.prepareConnection) return;
+    this.spare = prepareOffer({ hooks: this.e2ee?.hooks, encodedStreams: this.e2ee?.support === "streams" }).catch((error) => {
+      console.warn("could not prepare a connection", error);
+      return null;
+    });
+  }
+
+  /**
+   * The prepared connection, once: null when the configuration does not fit it.
+   * @param {boolean} usable
+   */
+  async #takeSpare(usable) {
+    const spare = await this.spare;
+    this.spare = null;
+    if (usable) return spare;
+    spare?.close();
+    return null;
+  }
+
+  async #join() {
+    byId("join").setAttribute("disabled", "");
+    const password = /** @type {HTMLInputElement | null} */ (document.getElementById("meeting-password"));
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const url = `${scheme}//${location.host}/ws/meetings/${encodeURIComponent(this.meetingId)}`;
+    const identity = this.e2ee ? (await this.e2ee.prepared()).identitySpki : undefined;
     this.signaling = new SignalingClient(url, { password: password?.value, identity });
     this.signaling.addEventListener("message", (event) => {
       const message = /** @type {CustomEvent} */ (event).detail;
@@ -138,6 +167,8 @@ class Room {
         this.iceTransportPolicy = m.ice_transport_policy === "relay" ? "relay" : "all";
         this.simulcast = m.simulcast !== false;
         this.name = m.name;
+        // The configuration changed since the page was made: the prepared connection lacks its ICE servers.
+        if (this.iceServers.length || this.iceTransportPolicy !== "all") await this.#takeSpare(false);
         break;
       case "lobby":
         showSection("lobby");
@@ -162,7 +193,9 @@ class Room {
         break;
       case "signal":
         if (m.payload.e2ee) await this.e2ee?.receive(m.from, m.payload.e2ee);
-        else if (this.call instanceof Call) await this.call.receive(m.from, m.payload);
+        // Not awaited: each connection orders its own offers, answers and candidates
+        // (perfect negotiation), and key messages need not wait for a description.
+        else if (this.call instanceof Call) this.call.receive(m.from, m.payload);
         break;
       case "chat":
         await this.#receiveChat(m);
@@ -237,15 +270,19 @@ class Room {
     this.selfPid = m.you;
     this.people.selfPid = m.you;
     this.#setHost(m.host);
+    const spare = await this.#takeSpare(m.media_mode === "p2p" && m.participants.length > 0);
+    this.call = this.#makeCall(m.media_mode, spare);
+    // Offers first: no media flows before the connection is up, and the keys are made
+    // while the offers travel.
+    for (const person of m.participants) if (this.call instanceof Call) this.call.connect(person.pid);
+    if (this.call instanceof Call) this.call.releaseSpare();
     await this.e2ee?.start(m.you, m.uid);
-    this.call = this.#makeCall(m.media_mode);
     this.stage.tile(m.you, this.name, true);
     this.stage.showVideo(m.you, this.media.camera);
     this.people.upsert(this.#selfInfo());
     for (const person of m.participants) {
       this.#addPerson(person);
       await this.e2ee?.addPeer(person.pid, person.uid, false);
-      if (this.call instanceof Call) this.call.connect(person.pid);
     }
     if (this.call instanceof SfuCall) await this.call.start();
     this.#showE2EE();
@@ -257,8 +294,9 @@ class Room {
   /**
    * The call for the meeting's media mode, with the current local tracks.
    * @param {"p2p" | "sfu"} mode
+   * @param {RTCPeerConnection | null} [spare]  for the first direct connection
    */
-  #makeCall(mode) {
+  #makeCall(mode, spare = null) {
     const options = {
       iceServers: this.iceServers,
       iceTransportPolicy: this.iceTransportPolicy,
@@ -268,7 +306,7 @@ class Room {
     const call =
       mode === "sfu"
         ? new SfuCall((message) => this.send(message), { ...options, simulcast: this.simulcast })
-        : new Call(this.selfPid, (to, payload) => this.send({ type: "signal", to, payload }), options);
+        : new Call(this.selfPid, (to, payload) => this.send({ type: "signal", to, payload }), { ...options, spare });
     call.addEventListener("track", (event) => this.#onTrack(/** @type {CustomEvent} */ (event).detail));
     call.local.audio = this.media.audio;
     call.local.camera = this.media.camera;
