@@ -5,84 +5,289 @@
  * never handed to the decoder. Attached with RTCRtpScriptTransform (or, as a fallback,
  * streams from createEncodedStreams posted here). No DOM.
  *
+ * A received frame whose KID has no key yet (the sender's key message is still on its way,
+ * as when someone joins) is held, per receiver and in order, for at most HOLD_MS and
+ * HOLD_FRAMES frames, and decrypted when the key arrives: so the first key frame of a
+ * call is not lost. A frame still without a key when its hold ends is dropped and counted
+ * as "unknown_kid", like any frame that does not decrypt.
+ *
+ * Per frame the worker reads the frame, encrypts or decrypts it into one new buffer
+ * (sframe.js) and writes it on: no copy of its own, no BigInt, no closure.
+ *
  * Messages from the page (a union on `kind`):
  *   {kind: "send-key", kid, key}              use this key for everything we send
  *   {kind: "receive-key", kid, key, pid}      a sender's key (ratchets are followed)
  *   {kind: "forget-sender", pid}              drop a departed sender's keys
  *   {kind: "stream", side, pid, readable, writable}   fallback pipes
- * Messages to the page: {kind: "stats", sent, received: {pid: n}, dropped: {pid: {reason: n}}}
+ *   {kind: "stats", id}                       report the stats now (with this id)
+ * Messages to the page, every second and when asked: {kind: "stats", sent,
+ *   received: {pid: n}, dropped: {pid: {reason: n}}, held: {pid: n}, id?}  (frames sent,
+ *   decrypted, dropped by reason, and waiting for their key now)
  */
-import { SFrameContext } from "./sframe.js";
+import { SFrameContext, SFrameError, kidAt } from "./sframe.js";
 import { KeyRing } from "./keyring.js";
 import { clearLength } from "./framing.js";
 
 const SUITE = 4;
 const STATS_MS = 1000;
+/** How long a received frame waits for its key at most. */
+export const HOLD_MS = 1000;
+/** How many frames one receiver holds at most; beyond, the oldest is dropped. */
+export const HOLD_FRAMES = 64;
+const SWEEP_MS = 100;
 
-class FrameCrypto {
-  constructor() {
-    /** @type {SFrameContext | null} */
-    this.sender = null;
-    this.counter = 0n;
-    this.ring = new KeyRing(SUITE);
-    this.sent = 0;
-    /** @type {Record<string, number>} */
-    this.received = {};
-    /** @type {Record<string, Record<string, number>>} */
-    this.dropped = {};
+/**
+ * @typedef {{data: ArrayBuffer, type?: string, getMetadata?: () => {mimeType?: string}}} EncodedFrame
+ * @typedef {{frame: EncodedFrame, bytes: Uint8Array, clear: number, kid: number | bigint, until: number}} Held
+ * @typedef {{received: number, dropped: Record<string, number>}} Tally
+ */
+
+/** @type {SFrameContext | null} */
+let sender = null;
+const ring = new KeyRing(SUITE);
+let sent = 0;
+/** Per sender (pid): frames decrypted, and dropped by reason. @type {Map<string, Tally>} */
+const tallies = new Map();
+/** Counts the receive keys installed; a frame that missed its key tries again when it moved. */
+let keyEpoch = 0;
+/** Receivers holding frames. @type {Set<Receiver>} */
+const holding = new Set();
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let sweepTimer;
+
+/** @param {string} pid */
+function tallyOf(pid) {
+  let tally = tallies.get(pid);
+  if (!tally) tallies.set(pid, (tally = { received: 0, dropped: {} }));
+  return tally;
+}
+
+/** @param {Tally} tally @param {string} reason */
+function drop(tally, reason) {
+  tally.dropped[reason] = (tally.dropped[reason] || 0) + 1;
+}
+
+function stats() {
+  /** @type {Record<string, number>} */
+  const received = {};
+  /** @type {Record<string, Record<string, number>>} */
+  const dropped = {};
+  /** @type {Record<string, number>} */
+  const held = {};
+  for (const [pid, tally] of tallies) {
+    received[pid] = tally.received;
+    dropped[pid] = tally.dropped;
   }
+  for (const receiver of holding) held[receiver.pid] = (held[receiver.pid] || 0) + receiver.held.length;
+  return { kind: "stats", sent, received, dropped, held };
+}
 
-  /** @param {number} kid @param {Uint8Array} key */
-  async setSendKey(kid, key) {
-    this.sender = await SFrameContext.create(SUITE, key, BigInt(kid));
-    this.counter = 0n;
-  }
+/** @param {unknown} error */
+function reasonOf(error) {
+  return error instanceof SFrameError ? error.reason : "malformed";
+}
 
-  /**
-   * The frame's first `clear` bytes stay as they are (framing.js) and are authenticated.
-   * @param {Uint8Array} data @param {number} clear
-   */
-  async encrypt(data, clear) {
-    if (!this.sender) return null; // no key yet: send nothing rather than plaintext
-    const counter = this.counter;
-    this.counter += 1n;
-    this.sent += 1;
-    const head = data.subarray(0, clear);
-    return join(head, await this.sender.encrypt(counter, head, data.subarray(clear)));
-  }
+/**
+ * @param {WritableStreamDefaultWriter} writer @param {EncodedFrame} frame
+ */
+function write(writer, frame) {
+  writer.write(frame).catch(ignore); // fails only when the stream is gone: the loop ends too
+}
 
-  /**
-   * @param {Uint8Array} data @param {number} clear
-   * @param {string} pid  the connection the frame came in on
-   */
-  async decrypt(data, clear, pid) {
-    try {
-      const head = data.subarray(0, clear);
-      const { plain } = await this.ring.decrypt(head, data.subarray(clear));
-      this.received[pid] = (this.received[pid] || 0) + 1;
-      return join(head, plain);
-    } catch (error) {
-      const reason = /** @type {any} */ (error)?.reason || "malformed";
-      const counts = (this.dropped[pid] ||= {});
-      counts[reason] = (counts[reason] || 0) + 1;
-      return null;
+function ignore() {}
+
+/**
+ * @param {ReadableStream} readable @param {WritableStream} writable
+ */
+async function sendLoop(readable, writable) {
+  const reader = readable.getReader();
+  const writer = writable.getWriter();
+  for (;;) {
+    const { value: frame, done } = await reader.read();
+    if (done) return;
+    const data = /** @type {EncodedFrame} */ (frame).data;
+    if (data.byteLength !== 0) {
+      if (!sender) continue; // no key yet: send nothing rather than plaintext
+      const bytes = new Uint8Array(data);
+      try {
+        frame.data = (await sender.encryptFrame(bytes, clearLength(frame, bytes.length))).buffer;
+      } catch {
+        continue; // counter exhausted, or a key replaced mid-frame: drop the frame
+      }
+      sent += 1;
     }
-  }
-
-  stats() {
-    return { kind: "stats", sent: this.sent, received: this.received, dropped: this.dropped };
+    write(writer, frame);
   }
 }
 
-const crypto_ = new FrameCrypto();
+/** The receiving side of one connection or track: its frames, and those it holds. */
+class Receiver {
+  /** @param {string} pid @param {WritableStreamDefaultWriter} writer */
+  constructor(pid, writer) {
+    this.pid = pid;
+    this.tally = tallyOf(pid);
+    this.writer = writer;
+    /** Frames waiting for their key, oldest first. @type {Held[]} */
+    this.held = [];
+    this.draining = false;
+    this.again = false;
+    this.closed = false;
+  }
 
-/** @param {Uint8Array} head @param {Uint8Array} body */
-function join(head, body) {
-  if (head.length === 0) return body;
-  const out = new Uint8Array(head.length + body.length);
-  out.set(head);
-  out.set(body, head.length);
-  return out;
+  /** @param {EncodedFrame} frame */
+  pass(frame) {
+    this.tally.received += 1;
+    write(this.writer, frame);
+  }
+
+  /** Are frames of this frame's KID held (then it waits behind them)? @param {Uint8Array} bytes @param {number} clear */
+  holds(bytes, clear) {
+    const kid = kidAt(bytes, clear);
+    return this.held.some((entry) => entry.kid === kid);
+  }
+
+  /**
+   * A frame did not decrypt: drop it, or hold it if its KID has no key. When a key
+   * arrived while it was tried (`epoch` moved), it is tried once more first.
+   * @param {EncodedFrame} frame @param {Uint8Array} bytes @param {number} clear
+   * @param {unknown} error @param {number} epoch
+   */
+  async failed(frame, bytes, clear, error, epoch) {
+    let reason = reasonOf(error);
+    if (reason === "unknown_kid" && epoch !== keyEpoch) {
+      try {
+        frame.data = await ring.decryptFrame(bytes, clear);
+        return this.pass(frame);
+      } catch (again) {
+        reason = reasonOf(again);
+      }
+    }
+    if (reason === "unknown_kid") this.hold(frame, bytes, clear);
+    else drop(this.tally, reason);
+  }
+
+  /** @param {EncodedFrame} frame @param {Uint8Array} bytes @param {number} clear */
+  hold(frame, bytes, clear) {
+    if (this.closed) return drop(this.tally, "unknown_kid");
+    if (this.held.length >= HOLD_FRAMES) {
+      this.held.shift();
+      drop(this.tally, "unknown_kid");
+    }
+    this.held.push({ frame, bytes, clear, kid: kidAt(bytes, clear), until: performance.now() + HOLD_MS });
+    holding.add(this);
+    sweepTimer ??= setTimeout(sweep, SWEEP_MS);
+  }
+
+  /** A key arrived: decrypt, in order, the held frames that have a key now. */
+  async drain() {
+    if (this.draining) {
+      this.again = true;
+      return;
+    }
+    this.draining = true;
+    try {
+      do {
+        this.again = false;
+        await this.#drainOnce();
+      } while (this.again);
+    } finally {
+      this.draining = false;
+      if (this.held.length === 0) holding.delete(this);
+    }
+  }
+
+  async #drainOnce() {
+    /** KIDs still without a key in this pass: their later frames stay behind them. */
+    const waiting = new Set();
+    for (let i = 0; i < this.held.length; ) {
+      const entry = this.held[i];
+      if (waiting.has(entry.kid)) {
+        i += 1;
+        continue;
+      }
+      try {
+        entry.frame.data = await ring.decryptFrame(entry.bytes, entry.clear);
+      } catch (error) {
+        const reason = reasonOf(error);
+        if (reason === "unknown_kid") {
+          waiting.add(entry.kid);
+          i += 1;
+        } else {
+          this.#remove(entry);
+          drop(this.tally, reason);
+        }
+        continue;
+      }
+      this.#remove(entry);
+      if (!this.closed) this.pass(entry.frame);
+    }
+  }
+
+  /** @param {Held} entry */
+  #remove(entry) {
+    const at = this.held.indexOf(entry);
+    if (at !== -1) this.held.splice(at, 1);
+  }
+
+  /** Drop the frames whose hold has ended. @param {number} now */
+  expire(now) {
+    if (this.draining) return; // the drain is in the middle of the list; next sweep
+    while (this.held.length !== 0 && this.held[0].until <= now) {
+      this.held.shift();
+      drop(this.tally, "unknown_kid");
+    }
+    if (this.held.length === 0) holding.delete(this);
+  }
+
+  /** The stream ended: nothing held can be written any more. */
+  close() {
+    this.closed = true;
+    for (let i = 0; i < this.held.length; i++) drop(this.tally, "unknown_kid");
+    this.held.length = 0;
+    holding.delete(this);
+  }
+}
+
+function sweep() {
+  sweepTimer = undefined;
+  const now = performance.now();
+  for (const receiver of holding) receiver.expire(now);
+  if (holding.size !== 0) sweepTimer = setTimeout(sweep, SWEEP_MS);
+}
+
+/**
+ * @param {ReadableStream} readable @param {WritableStream} writable @param {string} pid
+ */
+async function receiveLoop(readable, writable, pid) {
+  const reader = readable.getReader();
+  const receiver = new Receiver(pid, writable.getWriter());
+  try {
+    for (;;) {
+      const { value: frame, done } = await reader.read();
+      if (done) return;
+      const data = /** @type {EncodedFrame} */ (frame).data;
+      if (data.byteLength === 0) {
+        write(receiver.writer, frame); // nothing to protect
+        continue;
+      }
+      const bytes = new Uint8Array(data);
+      const clear = clearLength(frame, bytes.length);
+      if (receiver.held.length !== 0 && receiver.holds(bytes, clear)) {
+        receiver.hold(frame, bytes, clear);
+        continue;
+      }
+      const epoch = keyEpoch;
+      try {
+        frame.data = await ring.decryptFrame(bytes, clear);
+      } catch (error) {
+        await receiver.failed(frame, bytes, clear, error, epoch);
+        continue;
+      }
+      receiver.pass(frame);
+    }
+  } finally {
+    receiver.close();
+  }
 }
 
 /**
@@ -92,19 +297,8 @@ function join(head, body) {
  * @param {string} pid
  */
 function pipe(readable, writable, side, pid) {
-  const transform = new TransformStream({
-    async transform(frame, controller) {
-      const data = new Uint8Array(frame.data);
-      if (data.length === 0) return controller.enqueue(frame); // nothing to protect
-      const clear = clearLength(frame, data.length);
-      const out =
-        side === "send" ? await crypto_.encrypt(data, clear) : await crypto_.decrypt(data, clear, pid);
-      if (!out) return;
-      frame.data = out.buffer.byteLength === out.byteLength ? out.buffer : out.slice().buffer;
-      controller.enqueue(frame);
-    },
-  });
-  readable.pipeThrough(transform).pipeTo(writable).catch(() => {});
+  const running = side === "send" ? sendLoop(readable, writable) : receiveLoop(readable, writable, pid);
+  running.catch(ignore); // the stream was closed or errored: the transceiver is gone
 }
 
 /** @param {MessageEvent} event */
@@ -112,16 +306,21 @@ async function route(event) {
   const m = event.data;
   switch (m.kind) {
     case "send-key":
-      await crypto_.setSendKey(m.kid, m.key);
+      sender = await SFrameContext.create(SUITE, m.key, BigInt(m.kid));
       break;
     case "receive-key":
-      await crypto_.ring.add(m.kid, m.key, m.pid);
+      await ring.add(m.kid, m.key, m.pid);
+      keyEpoch += 1;
+      for (const receiver of holding) receiver.drain();
       break;
     case "forget-sender":
-      crypto_.ring.forget(m.pid);
+      ring.forget(m.pid);
       break;
     case "stream":
       pipe(m.readable, m.writable, m.side, m.pid);
+      break;
+    case "stats":
+      self.postMessage({ ...stats(), id: m.id });
       break;
   }
 }
@@ -132,4 +331,4 @@ self.addEventListener("rtctransform", (/** @type {any} */ event) => {
   const { readable, writable, options } = event.transformer;
   pipe(readable, writable, options.side, options.pid || "");
 });
-setInterval(() => self.postMessage(crypto_.stats()), STATS_MS);
+setInterval(() => self.postMessage(stats()), STATS_MS);
