@@ -64,11 +64,17 @@ class PurgeTask:
                 await asyncio.wait_for(self._wake.wait(), interval)
 
 
-@asynccontextmanager
-async def purge_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Application lifespan: no meeting room is open at start; the purge job runs."""
+async def close_stale_rooms(app: FastAPI) -> None:
+    """At start, before anything else runs: no meeting room is open (a crash may have
+    left marks behind)."""
     retention: RetentionService = app.state.services.retention
     await run_in_threadpool(retention.rooms.close_stale)
+
+
+@asynccontextmanager
+async def purge_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Application lifespan: the purge job runs (after :func:`close_stale_rooms`)."""
+    retention: RetentionService = app.state.services.retention
     task = PurgeTask(retention)
     app.state.purge = task
     task.start()

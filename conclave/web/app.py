@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from conclave.media.sfu import Sfu
-from conclave.retention.task import purge_lifespan
+from conclave.retention.task import close_stale_rooms, purge_lifespan
 from conclave.services import Services
 from conclave.signaling.hub import Hub
 from conclave.web import errors
@@ -23,7 +23,10 @@ STATIC = Path(__file__).with_name("static")
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The SFU (a managed Janus starts in the background) and the purge job."""
+    """Rooms left open by a crash are closed first, then the SFU (a managed Janus starts
+    in the background) and the purge job start. Closing the rooms before the SFU starts
+    keeps the start of Janus from competing with it before the server listens (issue 2)."""
+    await close_stale_rooms(app)
     sfu: Sfu = app.state.sfu
     async with sfu.running(), purge_lifespan(app):
         yield

@@ -139,3 +139,16 @@ def test_the_server_purges_in_the_background_and_spares_a_room_in_use(
         ).one()
     assert marks[0] is None and marks[1] is not None
     assert services.retention.last_purge() is not None
+
+
+def test_rooms_a_crash_left_open_are_closed_when_the_server_starts(
+    services: Services, meeting: MeetingRecord
+) -> None:
+    services.retention.rooms.opened(meeting.id)  # no event loop: written at once
+    with services.db.engine.connect() as connection:
+        marks = "SELECT room_open_since, room_closed_at FROM meetings WHERE id = ?"
+        assert connection.exec_driver_sql(marks, (meeting.id,)).one()[0] is not None
+    services.retention.rooms.live.clear()  # what a new process knows: nothing
+    with running(services), services.db.engine.connect() as connection:
+        since, closed = connection.exec_driver_sql(marks, (meeting.id,)).one()
+    assert since is None and closed is not None
