@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-from email.message import EmailMessage
-
-import aiosmtplib
 
 from conclave.config import SmtpSettings
 
@@ -24,6 +21,11 @@ class Mailer:
         """Send one plain-text mail; False (and a log line without the address) on failure."""
         if self.settings.host is None:
             return False
+        # Imported here: most servers send no mail, and none at start (issue 2).
+        from email.message import EmailMessage
+
+        import aiosmtplib
+
         message = EmailMessage()
         message["From"] = self.settings.from_address
         message["To"] = to

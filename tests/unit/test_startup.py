@@ -21,6 +21,7 @@ NOT_AT_START = (
     "conclave.compliance.report",  # the admin compliance page
     "conclave.compliance.scan",
     "babel.messages.mofile",  # compiling the German catalog: first German page
+    "aiosmtplib",  # invitation mail
 )
 
 
