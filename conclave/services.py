@@ -75,7 +75,14 @@ def build_services(
         db=db,
         accounts=accounts,
         meetings=meetings,
-        invitations=InvitationService(db, meetings, passwords, settings.invitations, clock),
+        invitations=InvitationService(
+            db,
+            meetings,
+            passwords,
+            settings.invitations,
+            clock,
+            guests_allowed=lambda: policy.current().meetings.allow_guests,
+        ),
         access=AccessService(
             db,
             passwords,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,6 +21,10 @@ from conclave.store.db import Database
 from conclave.store.records import Invitation, Meeting, User
 
 LINK_UNUSABLE = N_("This invitation link is not valid.")
+GUESTS_OFF = N_(
+    "Guest access is switched off on this server. Invite members by their user name, "
+    "or ask the administrator."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +49,11 @@ class InvitationService:
         passwords: Passwords,
         settings: InvitationSettings,
         clock: Clock,
+        guests_allowed: Callable[[], bool] = lambda: True,
     ) -> None:
+        """``guests_allowed``: the policy in force (``services.policy``)."""
         self.db = db
+        self.guests_allowed = guests_allowed
         self.meetings = meetings_service
         self.passwords = passwords
         self.settings = settings
@@ -88,6 +96,8 @@ class InvitationService:
 
     def invite_email(self, host: User, meeting_id: str, email: str) -> IssuedLink:
         meeting = self.meetings.hosted(host, meeting_id)
+        if not self.guests_allowed():
+            raise Conflict(GUESTS_OFF, reason="guests_off")
         address = names.email(email)
         token = tokens.new_token()
         now, expires = self._expiry(meeting)
@@ -137,8 +147,10 @@ class InvitationService:
             host = users.by_id(tx, meeting.owner_id) if meeting else None
             if meeting is None or host is None:
                 raise NotFound(LINK_UNUSABLE, reason="unknown_invitation")
-            existing = users.by_username(tx, invitation.email or "") is not None
-        return PendingInvitation(invitation, meeting, host.display_name, existing)
+            account = users.by_username(tx, invitation.email or "")
+        if not self.guests_allowed() and (account is None or account.is_guest):
+            raise Conflict(GUESTS_OFF, reason="guests_off")  # the link would make a guest
+        return PendingInvitation(invitation, meeting, host.display_name, account is not None)
 
     def accept(self, token: str, display_name: str, password: str) -> User:
         """Create the guest account (or use the existing one) and bind the invitation."""

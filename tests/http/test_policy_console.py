@@ -275,9 +275,21 @@ def test_guest_access_off_refuses_guests(
     guest = services.invitations.accept(link.token, "Gina", "correct horse battery")
     with room.join(guest, meeting.id) as peer:
         assert peer.until("welcome")
+    unused = services.invitations.invite_email(admin, meeting.id, "gus@example.org")
     no_guests = dict(MEETINGS_FORM)
     del no_guests["meetings.allow_guests"]
     assert _post(console, "meetings", no_guests).status_code == 303
+    page = console.get(f"/m/{meeting.id}").text
+    assert "Guest access is switched off on this server." in page
+    invited = console.post(
+        f"/m/{meeting.id}/invitations", {"invitee": "hugo@example.org"}, page=f"/m/{meeting.id}"
+    )
+    assert invited.status_code == 400 and "Guest access is switched off" in invited.text
+    assert [i.email for i, _ in services.invitations.for_meeting(admin, meeting.id)].count(
+        "hugo@example.org"
+    ) == 0  # nothing half-made
+    opened = Browser(services).get(f"/invite/{unused.token}")
+    assert opened.status_code == 409 and "Guest access is switched off" in opened.text
     with room.join(guest, meeting.id) as peer:
         refusal = peer.until("error")
         assert refusal["code"] == "guests_not_allowed"
