@@ -10,9 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from conclave import cli
 from conclave.config import Settings, load_settings
+from conclave.services import Services
+from conclave.web.app import create_app
 
 # Loaded when first used, never by a start on a database already at the newest revision.
 NOT_AT_START = (
@@ -58,3 +61,12 @@ def test_serve_reenables_the_collector_when_the_import_fails(
     with pytest.raises(ImportError):
         cli._serve(load_settings(None), None)  # type: ignore[arg-type]
     assert gc.isenabled()
+
+
+def test_no_openapi_schema_is_built_or_served(services: Services) -> None:
+    app = create_app(services)
+    with TestClient(app, base_url="https://testserver") as client:
+        for path in ("/openapi.json", "/docs", "/redoc", "/docs/oauth2-redirect"):
+            assert client.get(path).status_code == 404, path
+        assert client.get("/healthz").status_code == 200
+    assert app.openapi_schema is None
