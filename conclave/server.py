@@ -7,6 +7,7 @@ import gc
 import logging
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 from starlette.types import Receive, Scope, Send
@@ -20,6 +21,22 @@ from conclave.tls import ensure_tls
 from conclave.web.app import create_app
 
 log = logging.getLogger("conclave.server")
+
+# The meeting WebSocket (docs/protocol.md, Transport; docs/performance.md, bench.signaling):
+# - websockets' sans-I/O protocol: no task of its own per connection (the legacy one runs
+#   several); named rather than "auto", which picked the legacy one in older uvicorn.
+# - No permessage-deflate. Compressing secrets (resume tokens, TURN credentials) in one
+#   stream with text others choose (display names, chat) lets an observer of the
+#   ciphertext's length guess the secrets (CRIME/BREACH); signaling messages are small, and
+#   the compressor's state cost about 50 kB per connection.
+# - No WebSocket-level pings: the protocol's own ping every 10 s keeps the connection alive
+#   and the hub closes a client that sent nothing for 25 s.
+SIGNALING_WEBSOCKET: dict[str, Any] = {
+    "ws": "websockets-sansio",
+    "ws_per_message_deflate": False,
+    "ws_ping_interval": None,
+    "ws_max_size": 256 * 1024,
+}
 
 
 def serve(settings: Settings) -> None:
@@ -44,7 +61,7 @@ def serve(settings: Settings) -> None:
                 access_log=False,
                 server_header=False,
                 proxy_headers=False,
-                ws_max_size=256 * 1024,
+                **SIGNALING_WEBSOCKET,
             )
         )
     ]
