@@ -153,17 +153,20 @@ def report_cpu(runs: list[CallRun], seconds: float) -> float:
         )
     if stalls:
         print("  WARNING: a call's receivers decoded under 90% of the frames: the ratio is biased")
-    mine = [r for r in runs if r.variant == "E2EE on" and r.cpu]
-    worker = statistics.median(_worker_cores(r) for r in mine)
-    through = statistics.median(
-        sum(_rate(r, k) for k in ("encoded", "received", "audioPackets", "audioReceived"))
-        for r in mine
-    )
-    print(
-        f"  frame-worker threads (E2EE on): {worker:.2f} cores = {worker / off * 100:.1f}% "
-        f"of the E2EE-off call; {through:.0f} frames/s through them, "
-        f"{worker / through * 1e6:.0f} us of worker-thread CPU per frame"
-    )
+    for variant in ("E2EE on", "pass-through"):
+        mine = [r for r in runs if r.variant == variant and r.cpu]
+        if not mine:
+            continue
+        worker = statistics.median(_worker_cores(r) for r in mine)
+        through = statistics.median(
+            sum(_rate(r, k) for k in ("encoded", "received", "audioPackets", "audioReceived"))
+            for r in mine
+        )
+        print(
+            f"  frame-worker threads ({variant}): {worker:.2f} cores = "
+            f"{worker / off * 100:.1f}% of the E2EE-off call; {through:.0f} frames/s through "
+            f"them, {worker / through * 1e6:.0f} us of worker-thread CPU per frame"
+        )
     names = set(threads["E2EE on"]) | set(threads["E2EE off"])
     shown = [v for v in VARIANTS if v in threads]
     print(f"  cores by process/thread ({' / '.join(shown)}), the 8 largest differences on-off:")
