@@ -76,6 +76,8 @@ class RoomRuntime:
 
 
 class TokenBucket:
+    __slots__ = ("burst", "clock", "rate", "stamp", "tokens")
+
     def __init__(self, rate: float, burst: float, clock: Callable[[], float]) -> None:
         self.rate, self.burst, self.clock = rate, burst, clock
         self.tokens, self.stamp = burst, clock()
@@ -135,7 +137,9 @@ class Hub:
             user_id=entry.user.id,
             session_id=entry.session_id,
             meeting_id=entry.meeting_id,
-            fresh_resume=lambda: self.resume.issue(entry.meeting_id, entry.user.id),
+            resume=self.resume,
+            idle_seconds=self.idle_seconds,
+            on_silent=self._gone,
         )
         writer = asyncio.create_task(connection.write_loop())
         try:
@@ -149,7 +153,13 @@ class Hub:
 
     async def _receive_hello(self, websocket: WebSocket) -> p.ClientHello | None:
         try:
-            raw = await asyncio.wait_for(websocket.receive_text(), HELLO_SECONDS)
+            async with asyncio.timeout(HELLO_SECONDS):
+                frame = await websocket.receive()
+            if frame["type"] == "websocket.disconnect":
+                return None
+            raw = frame.get("text")
+            if raw is None:
+                raise ProtocolError("not_json", "binary frames are not part of the protocol")
             message = p.parse_client_message(raw)
         except TimeoutError:
             await _refuse(websocket, CloseCode.TIMEOUT, "timeout", "No hello within 10 s.")
@@ -157,7 +167,7 @@ class Hub:
         except ProtocolError as error:
             await _refuse(websocket, _close_code(error), error.code, error.message)
             return None
-        except (WebSocketDisconnect, KeyError, RuntimeError):
+        except (WebSocketDisconnect, RuntimeError):
             return None
         if not isinstance(message, p.ClientHello):
             await _refuse(websocket, CloseCode.PROTOCOL_ERROR, "hello_expected", "Say hello first.")
@@ -264,16 +274,14 @@ class Hub:
     async def _read_loop(self, connection: Connection) -> None:
         bucket = TokenBucket(RATE_PER_SECOND, RATE_BURST, time.monotonic)
         strikes = 0
-        while not connection.closing:
+        while not connection.closing:  # a silent client: the connection's timer closes it
             try:
-                frame = await asyncio.wait_for(connection.websocket.receive(), self.idle_seconds)
-            except TimeoutError:
-                connection.close(CloseCode.TIMEOUT, "no answer to ping")
-                return
+                frame = await connection.websocket.receive()
             except (WebSocketDisconnect, RuntimeError):
                 return
             if frame["type"] == "websocket.disconnect":
                 return
+            connection.heard()
             if not bucket.take():
                 connection.close(CloseCode.RATE_LIMITED, "too many messages")
                 return

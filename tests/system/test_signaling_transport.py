@@ -107,6 +107,10 @@ def test_refusals_keep_their_close_codes(site: Site) -> None:
         assert _until(ws, "error")["code"] == "not_found"
         assert _close_code(ws) == 4004
     with site.connect() as ws:
+        ws.send(b"\x00binary")  # instead of hello
+        assert _until(ws, "error")["code"] == "not_json"
+        assert _close_code(ws) == 4000
+    with site.connect() as ws:
         ws.send(json.dumps({"type": "hello", "version": 1}))
         _until(ws, "welcome")
         ws.send(b"\x00binary")
