@@ -169,6 +169,13 @@ export class E2EE extends EventTarget {
   async #hello(from, peer, hello) {
     if (!this.keys) return;
     await this.keys.accept(this.selfPid, from, peer.uid, hello);
+    // The signature verified: the key goes out first, the first frames are on their way.
+    // A pinned identity that differs is shown below; it never held the key back.
+    const wrapped = await this.keys.wrap(this.selfPid, from, this.kid, this.key);
+    if (wrapped) this.signal(from, { e2ee: wrapped });
+    // Someone left a moment ago: the newcomer needs the key we are about to switch to as well.
+    const next = this.pending && (await this.keys.wrap(this.selfPid, from, this.pending.kid, this.pending.key));
+    if (next) this.signal(from, { e2ee: next });
     const pinned = await contact(this.account, peer.uid);
     if (peer.identity && peer.identity !== hello.identity) peer.status = "changed";
     else if (pinned && pinned.identity !== hello.identity) peer.status = "changed";
@@ -176,11 +183,6 @@ export class E2EE extends EventTarget {
     peer.identity = hello.identity;
     peer.verified = Boolean(pinned?.verified) && peer.status === "ok";
     if (!pinned) await pin(this.account, peer.uid, { identity: hello.identity, verified: false });
-    const wrapped = await this.keys.wrap(this.selfPid, from, this.kid, this.key);
-    if (wrapped) this.signal(from, { e2ee: wrapped });
-    // Someone left a moment ago: the newcomer needs the key we are about to switch to as well.
-    const next = this.pending && (await this.keys.wrap(this.selfPid, from, this.pending.kid, this.pending.key));
-    if (next) this.signal(from, { e2ee: next });
     await this.#refreshCode();
   }
 
