@@ -52,4 +52,5 @@ def create_app(services: Services, sfu: Sfu | None = None) -> FastAPI:
     app.add_middleware(RequestLog)
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders, settings=services.settings)
+    app.add_middleware(room.MeetingSockets)  # outermost: see its docstring
     return app

@@ -120,3 +120,7 @@ def test_refusals_keep_their_close_codes(site: Site) -> None:
     with pytest.raises(InvalidStatus) as refused:
         site.connect(origin="https://evil.example")
     assert refused.value.response.status_code == 403  # the handshake itself is refused
+    for elsewhere in (f"{site.meeting_id}/x", f"{site.meeting_id}/"):  # no other WebSocket
+        with pytest.raises(InvalidStatus) as refused:
+            site.connect(meeting_id=elsewhere)
+        assert refused.value.response.status_code == 403
