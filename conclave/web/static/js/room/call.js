@@ -145,6 +145,7 @@ export class Call extends EventTarget {
  * @param {{hooks?: Hooks, encodedStreams?: boolean}} options
  */
 export async function prepareOffer({ hooks = {}, encodedStreams = false }) {
+  await prepareCertificate();
   const pc = new RTCPeerConnection(connectionConfig([], "all", encodedStreams));
   try {
     for (const kind of SLOTS) {
@@ -163,14 +164,32 @@ export async function prepareOffer({ hooks = {}, encodedStreams = false }) {
   }
 }
 
+/** This page's DTLS certificate, once made. @type {RTCCertificate | null} */
+let certificate = null;
+
+/**
+ * Make the DTLS certificate of this page's connections ahead of time, so that no connection
+ * waits for one while the other side waits for its answer. (Every connection of a page then
+ * shows the same fingerprint: its peers know who it is anyway.)
+ */
+export async function prepareCertificate() {
+  if (certificate) return;
+  try {
+    certificate = await RTCPeerConnection.generateCertificate({ name: "ECDSA", namedCurve: "P-256" });
+  } catch {
+    // each connection makes its own, as without this
+  }
+}
+
 /**
  * @param {RTCIceServer[]} iceServers
  * @param {RTCIceTransportPolicy} iceTransportPolicy
  * @param {boolean} encodedStreams
  */
-function connectionConfig(iceServers, iceTransportPolicy, encodedStreams) {
+export function connectionConfig(iceServers, iceTransportPolicy, encodedStreams) {
   /** @type {RTCConfiguration & {encodedInsertableStreams?: boolean}} */
   const config = { iceServers, iceTransportPolicy, bundlePolicy: "max-bundle" };
+  if (certificate) config.certificates = [certificate];
   if (encodedStreams) config.encodedInsertableStreams = true;
   return config;
 }

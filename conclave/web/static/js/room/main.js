@@ -4,7 +4,7 @@
  * Pre-join (devices, preview, privacy notice) → lobby → call → over.
  */
 import { SignalingClient } from "./protocol.js";
-import { Call, prepareOffer } from "./call.js";
+import { Call, prepareCertificate, prepareOffer } from "./call.js";
 import { SfuCall } from "./sfu.js";
 import { LocalMedia } from "./media.js";
 import { loadStrings, t } from "./i18n.js";
@@ -118,7 +118,10 @@ class Room {
       });
       this.e2ee.prepare();
     }
-    if (!this.prepareConnection) return;
+    if (!this.prepareConnection) {
+      prepareCertificate();
+      return;
+    }
     this.spare = prepareOffer({ hooks: this.e2ee?.hooks, encodedStreams: this.e2ee?.support === "streams" }).catch((error) => {
       console.warn("could not prepare a connection", error);
       return null;

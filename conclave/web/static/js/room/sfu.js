@@ -12,7 +12,7 @@
  * Server messages it takes (`receive`): `sfu_answer`, `sfu_offer` {sdp, streams}, and
  * `sfu_restart` (the SFU lost the meeting: publish again on new connections).
  */
-import { SLOTS, preferVp8 } from "./call.js";
+import { SLOTS, connectionConfig, preferVp8 } from "./call.js";
 
 /** @typedef {import("./call.js").SlotKind} SlotKind */
 /** @typedef {import("./call.js").Hooks} Hooks */
@@ -138,14 +138,8 @@ export class SfuCall extends EventTarget {
    * @param {"publisher" | "subscriber"} target
    */
   #connection(target) {
-    /** @type {RTCConfiguration & {encodedInsertableStreams?: boolean}} */
-    const config = {
-      iceServers: this.options.iceServers || [],
-      iceTransportPolicy: this.options.iceTransportPolicy || "all",
-      bundlePolicy: "max-bundle",
-    };
-    if (this.options.encodedStreams) config.encodedInsertableStreams = true;
-    const pc = new RTCPeerConnection(config);
+    const { iceServers = [], iceTransportPolicy = "all", encodedStreams = false } = this.options;
+    const pc = new RTCPeerConnection(connectionConfig(iceServers, iceTransportPolicy, encodedStreams));
     pc.addEventListener("icecandidate", ({ candidate }) => {
       this.send({ type: "sfu_candidate", target, candidate: candidate && candidate.candidate ? candidate.toJSON() : null });
     });
