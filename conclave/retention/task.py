@@ -15,14 +15,22 @@ from conclave.retention.service import PurgeReport, RetentionService
 
 log = logging.getLogger("conclave.retention")
 
+# The first run waits this long after start (or until ``wake``). SQLAlchemy compiles its
+# statements on first use, some 0.1 s of CPU in a worker thread that would otherwise hold
+# the interpreter while the server answers its first requests (issue 2:
+# docs/performance.md, "bench.startup").
+FIRST_RUN_DELAY = 2.0
+
 
 class PurgeTask:
-    """Runs a purge at start and then every ``purge_interval_minutes`` (read before each
-    wait, so a changed policy applies from the next run). ``wake`` makes the loop run
-    again at once; ``run_once`` runs one and returns its report."""
+    """Runs a purge shortly after start (``first_delay`` seconds) and then every
+    ``purge_interval_minutes`` (read before each wait, so a changed policy applies from
+    the next run). ``wake`` makes the loop run again at once; ``run_once`` runs one and
+    returns its report."""
 
-    def __init__(self, retention: RetentionService) -> None:
+    def __init__(self, retention: RetentionService, first_delay: float = FIRST_RUN_DELAY) -> None:
         self.retention = retention
+        self.first_delay = first_delay
         self.runs = 0
         self.last: PurgeReport | None = None
         self._wake = asyncio.Event()
@@ -56,6 +64,8 @@ class PurgeTask:
             return self.last
 
     async def _loop(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.first_delay)
         while True:
             self._wake.clear()  # a wake during the run below leads to another run
             await self.run_once()

@@ -3,6 +3,7 @@ keeps everything younger. Time moves with the FakeClock."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import sqlite3
 from datetime import timedelta
@@ -338,3 +339,34 @@ def test_migration_0003_keeps_existing_rows_both_ways(tmp_path: Path) -> None:
     with db.engine.begin() as connection:
         assert connection.exec_driver_sql(count).scalar() == 3
     db.dispose()
+
+
+def test_the_purge_job_runs_shortly_after_start_and_at_once_when_woken(
+    services: Services,
+) -> None:
+    from conclave.retention.task import FIRST_RUN_DELAY, PurgeTask
+
+    async def scenario() -> tuple[int, int, int]:
+        # The first run waits FIRST_RUN_DELAY (the server's first requests come first,
+        # issue 2), then runs by itself; a wake (a changed policy) does not wait.
+        waiting = PurgeTask(services.retention, first_delay=0.05)
+        waiting.start()
+        for _ in range(500):  # bounded: until the first run is done
+            if waiting.runs:
+                break
+            await asyncio.sleep(0.01)
+        await waiting.stop()
+        woken = PurgeTask(services.retention, first_delay=3600.0)
+        woken.start()
+        await asyncio.sleep(0)
+        before = woken.runs
+        woken.wake()
+        for _ in range(500):
+            if woken.runs:
+                break
+            await asyncio.sleep(0.01)
+        await woken.stop()
+        return waiting.runs, before, woken.runs
+
+    assert 0 < FIRST_RUN_DELAY <= 5
+    assert asyncio.run(scenario()) == (1, 0, 1)
