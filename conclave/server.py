@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import logging
 import sys
@@ -31,6 +32,9 @@ log = logging.getLogger("conclave.server")
 #   the compressor's state cost about 50 kB per connection.
 # - No WebSocket-level pings: the protocol's own ping every 10 s keeps the connection alive
 #   and the hub closes a client that sent nothing for 25 s.
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+MMAP_THRESHOLD_BYTES = 128 * 1024
+
 SIGNALING_WEBSOCKET: dict[str, Any] = {
     "ws": "websockets-sansio",
     "ws_per_message_deflate": False,
@@ -82,6 +86,7 @@ def serve(settings: Settings) -> None:
     # full passes, which otherwise pause joins for 100 ms and more (docs/performance.md).
     gc.collect()
     gc.freeze()
+    _fixed_mmap_threshold()
     try:
         # uvloop (with uvicorn[standard]) when present: a connection costs about a third of
         # the memory of asyncio's default loop (docs/performance.md, bench.signaling).
@@ -89,6 +94,23 @@ def serve(settings: Settings) -> None:
             runner.run(_run(servers))
     finally:
         services.db.dispose()
+
+
+def _fixed_mmap_threshold() -> None:
+    """Large blocks from their own mappings, always (glibc only; elsewhere nothing).
+
+    uvloop gives every TLS connection a 256 KiB read buffer, of which a few hundred bytes
+    are used. glibc maps blocks that large on their own at first, but after the first is
+    freed it raises its threshold and carves the next ones out of the heap, over memory that
+    short-lived allocations (TLS handshakes, messages) have already touched: about 16 kB of
+    each idle buffer then stays resident (docs/performance.md, finding 1). Fixing the
+    threshold at glibc's own starting value keeps those buffers as untouched mappings.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
