@@ -252,8 +252,10 @@ def test_the_hold_is_bounded_per_receiver(page: Page) -> None:
     count = HOLD_FRAMES + 6
     frames = _make(page, KID, 3, [[n, None] for n in range(count)])
     _feed(page, "hannah", frames)
-    seen = _until(page, "hannah", f"s.held === {HOLD_FRAMES}", f"window.t.key('hannah', {KID}, 3)")
-    assert seen["dropped"] == {"unknown_kid": 6}  # the oldest made room
+    # All read: the oldest made room for the newest.
+    full = f"s.held === {HOLD_FRAMES} && s.dropped.unknown_kid === 6"
+    seen = _until(page, "hannah", full, f"window.t.key('hannah', {KID}, 3)")
+    assert seen == {"received": 0, "dropped": {"unknown_kid": 6}, "held": 64, "outputs": 0}
     _until(page, "hannah", f"s.outputs === {HOLD_FRAMES}")
     assert _outputs(page, "hannah") == _plains(page, frames, list(range(6, count)))
 

@@ -205,28 +205,23 @@ class Receiver {
         i += 1;
         continue;
       }
+      let reason = "";
       try {
         entry.frame.data = await ring.decryptFrame(entry.bytes, entry.clear);
       } catch (error) {
-        const reason = reasonOf(error);
-        if (reason === "unknown_kid") {
-          waiting.add(entry.kid);
-          i += 1;
-        } else {
-          this.#remove(entry);
-          drop(this.tally, reason);
-        }
+        reason = reasonOf(error);
+      }
+      i = 0; // the list may have changed meanwhile; frames already seen are skipped quickly
+      const at = this.held.indexOf(entry);
+      if (at === -1) continue; // dropped meanwhile: the hold overflowed or the stream ended
+      if (reason === "unknown_kid") {
+        waiting.add(entry.kid);
         continue;
       }
-      this.#remove(entry);
-      if (!this.closed) this.pass(entry.frame);
+      this.held.splice(at, 1);
+      if (reason) drop(this.tally, reason);
+      else this.pass(entry.frame);
     }
-  }
-
-  /** @param {Held} entry */
-  #remove(entry) {
-    const at = this.held.indexOf(entry);
-    if (at !== -1) this.held.splice(at, 1);
   }
 
   /** Drop the frames whose hold has ended. @param {number} now */
