@@ -8,8 +8,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    create_engine,
+    event,
+    inspect,
+)
 from sqlalchemy.orm import Session, sessionmaker
+
+from conclave.store.schema import Base
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -19,6 +32,13 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision in migrations/versions: a database that is at it needs no Alembic
 # at start. tests/unit/test_storage.py fails when a new migration does not update it.
 HEAD_REVISION = "0003"
+# Alembic's record of the revision, as Alembic itself defines it.
+VERSION_TABLE = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
 
 
 class Database:
@@ -40,11 +60,23 @@ class Database:
                 raise
 
     def migrate(self) -> None:
-        """Bring the schema to the newest revision (run at every start). A database
-        already at :data:`HEAD_REVISION` is left as it is without importing Alembic, which
-        took a tenth of a second of every start (issue 2)."""
+        """Bring the schema to the newest revision (run at every start).
+
+        Importing Alembic took a tenth of a second or more of every start (issue 2), so
+        it is only imported for a database that needs migrating: one at
+        :data:`HEAD_REVISION` is left as it is, and a new, empty one gets the tables of
+        the models and the head revision on record, which is Alembic's own recipe for a
+        database built from scratch (``create_all``, then ``stamp head``).
+        tests/unit/test_storage.py checks that this builds exactly what the migrations
+        build."""
         with self.engine.begin() as connection:
-            if revisions(connection) == [HEAD_REVISION]:
+            found = revisions(connection)
+            if found == [HEAD_REVISION]:
+                return
+            if not found and not inspect(connection).get_table_names():
+                Base.metadata.create_all(connection)
+                VERSION_TABLE.create(connection)
+                connection.execute(VERSION_TABLE.insert().values(version_num=HEAD_REVISION))
                 return
             from alembic import command
 

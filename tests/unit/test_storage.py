@@ -3,6 +3,8 @@ restart keeps everything."""
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -23,9 +25,17 @@ from conclave.store.schema import Base
 from tests.support.web import PASSWORD
 
 
+def _alembic(db: Database, step: str, target: str) -> None:
+    """Alembic's upgrade or downgrade, as `Database.migrate` runs it when it must."""
+    with db.engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        getattr(command, step)(config, target)
+
+
 def test_migrating_an_empty_database_matches_the_models(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'empty.db'}")
-    db.migrate()
+    _alembic(db, "upgrade", "head")  # every migration, from nothing
     with db.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
         assert set(inspect(connection).get_table_names()) >= {
@@ -105,15 +115,14 @@ def test_a_start_migrates_an_older_database_and_skips_alembic_at_head(
     url = f"sqlite:///{tmp_path / 'conclave.db'}"
     db = Database(url)
     if start is not None:
+        _alembic(db, "upgrade", start)
         with db.engine.begin() as connection:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, start)
             connection.exec_driver_sql(
                 "INSERT INTO users (username, display_name, password_hash, role, disabled,"
                 " created_at) VALUES ('ann', 'Ann', 'x', 'member', 0, '2026-01-01 00:00:00')"
             )
-    assert _migrate_in_new_process(url)  # not at head: Alembic ran
+    # Behind head: Alembic migrates it. New: built at head without Alembic (below).
+    assert _migrate_in_new_process(url) == (start is not None)
     with db.engine.connect() as connection:
         assert revisions(connection) == [HEAD_REVISION]
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
@@ -126,13 +135,57 @@ def test_a_start_migrates_an_older_database_and_skips_alembic_at_head(
 def test_a_database_downgraded_to_nothing_is_migrated_again(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'conclave.db'}")
     db.migrate()
-    with db.engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.downgrade(config, "base")
+    _alembic(db, "downgrade", "base")  # Alembic can step back from a database built new
+    with db.engine.connect() as connection:
         assert revisions(connection) == []  # the table is still there, empty
     db.migrate()
     with db.engine.connect() as connection:
         assert revisions(connection) == [HEAD_REVISION]
         assert "audit_log" in inspect(connection).get_table_names()
     db.dispose()
+
+
+_TOP_LEVEL_COMMA = re.compile(r",\s*(?![^()]*\))")
+
+
+def _built(path: Path) -> dict[str, object]:
+    """Everything SQLite holds about a database's schema, and every row it holds."""
+    con = sqlite3.connect(path)
+    try:
+        found: dict[str, object] = {}
+        for kind, name, sql in con.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+        ):
+            if kind == "table":  # clauses in any order, whitespace aside
+                head, _, body = " ".join(sql.split()).partition("(")
+                parts = sorted(p.strip() for p in _TOP_LEVEL_COMMA.split(body.rstrip(")")))
+                columns = sorted(c[1] for c in con.execute(f"PRAGMA table_info('{name}')"))
+                rows = sorted(
+                    con.execute(f"SELECT {', '.join(columns)} FROM {name}").fetchall(), key=repr
+                )
+                found[name] = (head, parts, rows)
+            else:
+                found[f"{kind} {name}"] = sql
+        for pragma in ("auto_vacuum", "journal_mode", "user_version"):
+            found[pragma] = con.execute(f"PRAGMA {pragma}").fetchone()
+        return found
+    finally:
+        con.close()
+
+
+def test_a_new_database_is_built_exactly_as_the_migrations_build_it(tmp_path: Path) -> None:
+    # `migrate` builds a new database from the models and records the head revision
+    # instead of running every migration (issue 2). A migration that does more than the
+    # models say (rows it inserts, a trigger, a changed constraint) fails this test: then
+    # `migrate` must do the same for a new database, or run Alembic for it again.
+    migrated = Database(f"sqlite:///{tmp_path / 'migrated.db'}")
+    _alembic(migrated, "upgrade", "head")
+    built = Database(f"sqlite:///{tmp_path / 'built.db'}")
+    built.migrate()
+    with built.engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_heads() == (HEAD_REVISION,)
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    _alembic(built, "upgrade", "head")  # Alembic agrees: nothing left to do
+    migrated.dispose()
+    built.dispose()
+    assert _built(tmp_path / "built.db") == _built(tmp_path / "migrated.db")
