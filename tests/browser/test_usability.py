@@ -156,3 +156,40 @@ def test_language_button_on_the_login_page_keeps_where_one_was_going(
         f"{site.base_url}/m/{meeting_id}", timeout=LOADED_TIMEOUT_MS
     )
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
+
+
+# Every control of the policy console the keyboard can reach, with its accessible name.
+UNLABELLED = """
+() => {
+  const controls = [...document.querySelectorAll(
+    "main input:not([type=hidden]), main select, main textarea, main button")]
+    .filter(el => !el.closest("[hidden]"));
+  return [controls.length, controls.filter(el => {
+    const label = el.id && document.querySelector(`label[for="${el.id}"]`);
+    const own = el.getAttribute("aria-label") || (el.tagName === "BUTTON" && el.textContent.trim());
+    return !((label && label.textContent.trim()) || own);
+  }).map(el => el.outerHTML.slice(0, 120))];
+}
+"""
+MAX_TABS_TO_THE_FIELD = 60  # bound for walking the console's tab order
+
+
+def test_policy_console_by_keyboard_alone(site: Site, new_person: NewPerson) -> None:
+    """An administrator changes a retention period without a mouse; every control has a name."""
+    page = new_person().new_page()
+    sign_in(page, site.base_url, ADMIN)
+    page.goto(f"{site.base_url}/admin/policy")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Data-protection policy")
+    controls, unlabelled = page.evaluate(UNLABELLED)
+    assert controls > 10 and unlabelled == []
+    field = page.get_by_label("Audit log entries (days)", exact=True)
+    for _ in range(MAX_TABS_TO_THE_FIELD):
+        if field.evaluate("field => field === document.activeElement"):
+            break
+        page.keyboard.press("Tab")
+    expect(field).to_be_focused(timeout=FOCUS_TIMEOUT_MS)
+    page.keyboard.press("Control+A")
+    page.keyboard.type("45")
+    page.keyboard.press("Enter")  # submits the retention form
+    expect(page.get_by_role("status")).to_have_text("The settings were saved.")
+    expect(field).to_have_value("45")
