@@ -10,7 +10,6 @@ holds a thousand connections (docs/performance.md, bench.signaling).
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -75,7 +74,7 @@ class Connection:
         self._loop = asyncio.get_running_loop()
         self.last_heard = self._loop.time()
         self._next_ping = self.last_heard + PING_SECONDS
-        self._outbox: deque[str | _Closing] = deque()
+        self._outbox: list[str | _Closing] = []  # a list: an empty deque takes 760 bytes
         self._waiter: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
 
@@ -135,11 +134,12 @@ class Connection:
                         await self._waiter
                     finally:
                         self._waiter = None
-                item = self._outbox.popleft()
-                if isinstance(item, _Closing):
-                    await self.websocket.close(item.code, item.reason)
-                    return
-                await self.websocket.send_text(item)
+                batch, self._outbox = self._outbox, []
+                for item in batch:
+                    if isinstance(item, _Closing):
+                        await self.websocket.close(item.code, item.reason)
+                        return
+                    await self.websocket.send_text(item)
         except (OSError, RuntimeError, WebSocketDisconnect):  # the peer went away
             self.closing = True
         finally:

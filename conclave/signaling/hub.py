@@ -118,19 +118,35 @@ class Hub:
     # -- connection lifecycle --------------------------------------------------------
     async def run(self, websocket: WebSocket, entry: Entry) -> None:
         """Serve one accepted WebSocket until it closes."""
+        connection = await self._admit(websocket, entry)
+        if connection is None:
+            return
+        writer = asyncio.create_task(connection.write_loop())
+        try:
+            await self._read_loop(connection)
+        finally:
+            self._gone(connection)
+            connection.close(CloseCode.NORMAL, "bye")
+            await writer
+        log.info("left", extra={"event": "leave", "user_id": connection.user_id})
+
+    async def _admit(self, websocket: WebSocket, entry: Entry) -> Connection | None:
+        """``hello``, the identity key, the access decision; the connection in its room, or
+        None (refused). What only admission needs ends with this frame, not with the
+        connection (a meeting holds many connections for hours)."""
         hello = await self._receive_hello(websocket)
         if hello is None:
-            return
+            return None
         if hello.identity is not None and not await self._register(
             websocket, entry, hello.identity
         ):
-            return
+            return None
         decision = await self._decide(websocket, entry, hello)
         if decision is None:
-            return
+            return None
         if (entry.meeting_id, entry.user.id) in self._revoking:  # removed while we decided
             await _refuse(websocket, CloseCode.REFUSED, "removed", REFUSALS["removed"])
-            return
+            return None
         connection = Connection(
             websocket,
             pid=secrets.token_urlsafe(9),
@@ -141,15 +157,12 @@ class Hub:
             idle_seconds=self.idle_seconds,
             on_silent=self._gone,
         )
-        writer = asyncio.create_task(connection.write_loop())
         try:
             self._enter(connection, entry, decision, hello)
-            await self._read_loop(connection)
-        finally:
+        except BaseException:
             self._gone(connection)
-            connection.close(CloseCode.NORMAL, "bye")
-            await writer
-        log.info("left", extra={"event": "leave", "user_id": entry.user.id})
+            raise
+        return connection
 
     async def _receive_hello(self, websocket: WebSocket) -> p.ClientHello | None:
         try:

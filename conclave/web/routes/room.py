@@ -51,19 +51,26 @@ def _meeting_of(scope: Scope) -> str | None:
 
 
 async def room_socket(websocket: WebSocket, meeting_id: str) -> None:
+    entry = await _signed_in(websocket, meeting_id)
+    if entry is not None:
+        hub: Hub = websocket.app.state.hub
+        await hub.run(websocket, entry)
+
+
+async def _signed_in(websocket: WebSocket, meeting_id: str) -> Entry | None:
+    """Origin and session checked, handshake completed; None: refused. (A function of its
+    own so that the session record is not kept for the connection's lifetime.)"""
     origin = websocket.headers.get("origin")
     own = f"https://{websocket.headers.get('host', '')}"
     if origin != own:  # cross-site WebSocket hijacking: refuse the handshake itself
         await websocket.close(code=CloseCode.REFUSED)
-        return
+        return None
     accounts = websocket.app.state.services.accounts
     token = websocket.cookies.get(COOKIE, "")
     signed_in = await run_in_threadpool(accounts.resolve_session, token) if token else None
     await websocket.accept()
     if signed_in is None:
         await websocket.close(CloseCode.NOT_AUTHENTICATED, "Please sign in.")
-        return
+        return None
     client = truncate_ip(websocket.client.host if websocket.client else None)
-    hub: Hub = websocket.app.state.hub
-    entry = Entry(signed_in.user, signed_in.session.id, meeting_id, client)
-    await hub.run(websocket, entry)
+    return Entry(signed_in.user, signed_in.session.id, meeting_id, client)
