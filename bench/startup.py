@@ -79,7 +79,7 @@ def main() -> None:
         first = time_startup(Path(tmp) / "fresh")  # creates database and certificate
         warm = [time_startup(Path(tmp) / "fresh") for _ in range(runs)]
     bare = [time_bare_python() for _ in range(runs)]
-    print(f"first start (migrations, certificate): {first:.2f} s")
+    print(f"first start (new database, certificate): {first:.2f} s")
     print(
         f"restart: median {statistics.median(warm):.2f} s, max {max(warm):.2f} s over {runs} runs"
     )
