@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, WebSocket
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from conclave.media.sfu import Sfu
 from conclave.retention.task import close_stale_rooms, purge_lifespan
@@ -32,9 +33,25 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
 
 
+class _App(FastAPI):
+    """The meeting WebSocket goes straight to its handler (``routes/room.py``), past the
+    middleware and routing: they do nothing for it, yet each layer would stay on the stack
+    of every connection for its whole life (docs/performance.md, bench.signaling). Every
+    other request, and any other WebSocket path (refused by the router), takes the usual
+    way."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        meeting_id = room.meeting_socket(scope)
+        if meeting_id is None:
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        await room.room_socket(WebSocket(scope, receive, send), meeting_id)
+
+
 def create_app(services: Services, sfu: Sfu | None = None) -> FastAPI:
     """``sfu`` None: no SFU (``app.state.sfu.available`` is False)."""
-    app = FastAPI(
+    app = _App(
         title="Conclave",
         docs_url=None,
         redoc_url=None,
@@ -52,5 +69,4 @@ def create_app(services: Services, sfu: Sfu | None = None) -> FastAPI:
     app.add_middleware(RequestLog)
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders, settings=services.settings)
-    app.add_middleware(room.MeetingSockets)  # outermost: see its docstring
     return app

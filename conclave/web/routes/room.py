@@ -7,7 +7,7 @@ import re
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from conclave.privacy.addresses import truncate_ip
 from conclave.signaling.hub import Entry, Hub
@@ -28,24 +28,10 @@ def room_page(request: Request, meeting_id: str) -> Response:
 MEETING_SOCKET = re.compile(r"/ws/meetings/([^/]+)")
 
 
-class MeetingSockets:
-    """ASGI middleware, outside the others: the meeting WebSocket goes straight to
-    ``room_socket``. The middleware and routing do nothing for it, yet each layer would stay
-    on the stack of every connection for its whole life (docs/performance.md,
-    bench.signaling). Any other WebSocket path goes on to the router, which refuses it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        meeting_id = _meeting_of(scope) if scope["type"] == "websocket" else None
-        if meeting_id is None:
-            await self.app(scope, receive, send)
-        else:
-            await room_socket(WebSocket(scope, receive, send), meeting_id)
-
-
-def _meeting_of(scope: Scope) -> str | None:
+def meeting_socket(scope: Scope) -> str | None:
+    """The meeting id of a meeting WebSocket's scope; None for anything else."""
+    if scope["type"] != "websocket":
+        return None
     match = MEETING_SOCKET.fullmatch(scope["path"])
     return match.group(1) if match else None
 
