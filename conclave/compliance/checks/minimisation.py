@@ -104,7 +104,12 @@ def retention(facts: Facts, found: Findings) -> None:
         )
     last = facts.retention.last_purge
     if facts.database is None:
-        found.note(N_("No database yet: the server purges at its start and then regularly."))
+        found.note(
+            N_(
+                "No database yet: the server purges a few seconds after it starts "
+                "and then regularly."
+            )
+        )
     elif last is None:
         found.add(
             "warn",
