@@ -121,9 +121,20 @@ export class E2EE extends EventTarget {
   async addPeer(pid, uid, joinedAfterUs) {
     if (!this.keys || this.peers.has(pid)) return;
     this.peers.set(pid, { uid, identity: "", status: "waiting", verified: false, theyFail: false, received: 0, dropped: 0, failTicks: 0 });
-    if (joinedAfterUs) await this.#useKey(this.kid + 1, await ratchet(this.key));
+    if (joinedAfterUs) await this.#ratchet();
     this.signal(pid, { e2ee: await this.keys.hello(this.selfUid, this.selfPid) });
     this.#changed();
+  }
+
+  /** Move our key one ratchet step on; again if the key was replaced meanwhile (a leave). */
+  async #ratchet() {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { kid, key } = this;
+      const next = await ratchet(key);
+      if (this.key !== key) continue; // the fresh key after a leave came in: ratchet that one
+      await this.#useKey(kid + 1, next);
+      return;
+    }
   }
 
   /**

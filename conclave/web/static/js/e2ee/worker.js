@@ -44,6 +44,8 @@ const SWEEP_MS = 100;
 
 /** @type {SFrameContext | null} */
 let sender = null;
+/** How many send keys the page gave; the newest wins. */
+let sendKeys = 0;
 const ring = new KeyRing(SUITE);
 let sent = 0;
 /** Per sender (pid): frames decrypted, and dropped by reason. @type {Map<string, Tally>} */
@@ -300,9 +302,13 @@ function pipe(readable, writable, side, pid) {
 async function route(event) {
   const m = event.data;
   switch (m.kind) {
-    case "send-key":
-      sender = await SFrameContext.create(SUITE, m.key, BigInt(m.kid));
+    case "send-key": {
+      // Made asynchronously: a key that was replaced while it was made is not used.
+      const seq = ++sendKeys;
+      const made = await SFrameContext.create(SUITE, m.key, BigInt(m.kid));
+      if (seq === sendKeys) sender = made;
       break;
+    }
     case "receive-key":
       await ring.add(m.kid, m.key, m.pid);
       keyEpoch += 1;

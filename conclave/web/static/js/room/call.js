@@ -88,7 +88,10 @@ export class Call extends EventTarget {
    */
   async receive(from, payload) {
     const peer = this.peers.get(from) || this.#create(from, false);
-    await peer.receive(payload);
+    // One message of a peer after the other (perfect negotiation needs it), while other
+    // server messages (keys) are handled meanwhile.
+    peer.queue = peer.queue.then(() => peer.receive(payload));
+    await peer.queue;
   }
 
   /**
@@ -207,6 +210,8 @@ class Peer {
     this.polite = call.selfPid > pid;
     this.makingOffer = false;
     this.ignoreOffer = false;
+    /** Messages of this peer, handled in order. @type {Promise<void>} */
+    this.queue = Promise.resolve();
     this.closed = false;
     this.pc = spare || new RTCPeerConnection(connectionConfig(call.iceServers, call.iceTransportPolicy, call.encodedStreams));
     this.pc.addEventListener("negotiationneeded", () => this.#offer());

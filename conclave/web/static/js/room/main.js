@@ -58,6 +58,7 @@ class Room {
     this.screens = new Map();
     /** The first connection, prepared on the pre-join screen (call.js `prepareOffer`). @type {Promise<RTCPeerConnection | null> | null} */
     this.spare = null;
+    this.spareWithDevices = false;
     /** @type {{sealed: string, item: HTMLElement, until: number}[]} */
     this.pendingChat = [];
   }
@@ -118,11 +119,21 @@ class Room {
       });
       this.e2ee.prepare();
     }
-    if (!this.prepareConnection) {
+    // The older encoded-streams API allows one set of streams per receiver: no spare there.
+    if (!this.prepareConnection || this.e2ee?.support === "streams") {
       prepareCertificate();
       return;
     }
-    this.spare = prepareOffer({ hooks: this.e2ee?.hooks, encodedStreams: this.e2ee?.support === "streams" }).catch((error) => {
+    this.#prepareSpare();
+  }
+
+  /** (Re)make the prepared connection, closing one made before. */
+  #prepareSpare() {
+    const before = this.spare;
+    this.spare = (async () => {
+      (await before)?.close();
+      return prepareOffer({ hooks: this.e2ee?.hooks });
+    })().catch((error) => {
       console.warn("could not prepare a connection", error);
       return null;
     });
@@ -274,12 +285,14 @@ class Room {
     this.people.selfPid = m.you;
     this.#setHost(m.host);
     const spare = await this.#takeSpare(m.media_mode === "p2p" && m.participants.length > 0);
+    // Back after reconnecting (no spare then): this stay's key before any new connection.
+    if (!spare) await this.e2ee?.start(m.you, m.uid);
     this.call = this.#makeCall(m.media_mode, spare);
-    // Offers first: no media flows before the connection is up, and the keys are made
-    // while the offers travel.
+    // The first stay: offers first (the worker sends nothing before it has a key), the
+    // keys are made while they travel.
     for (const person of m.participants) if (this.call instanceof Call) this.call.connect(person.pid);
     if (this.call instanceof Call) this.call.releaseSpare();
-    await this.e2ee?.start(m.you, m.uid);
+    if (spare) await this.e2ee?.start(m.you, m.uid);
     this.stage.tile(m.you, this.name, true);
     this.stage.showVideo(m.you, this.media.camera);
     this.people.upsert(this.#selfInfo());
@@ -397,6 +410,12 @@ class Room {
    * @param {MediaStreamTrack | null} track
    */
   async #published(kind, track) {
+    // Until camera or microphone are allowed, Chromium names this machine's addresses only
+    // by mDNS names: once they are, the prepared connection is made again with real ones.
+    if (track && !this.selfPid && this.spare && !this.spareWithDevices) {
+      this.spareWithDevices = true;
+      this.#prepareSpare();
+    }
     if (kind === "camera") {
       this.stage.showVideo(this.selfPid, track);
     }
@@ -462,6 +481,7 @@ class Room {
 
   /** @param {string} message */
   #over(message) {
+    this.#takeSpare(false);
     this.call?.disconnectAll();
     this.call = null;
     this.media.stopAll();
