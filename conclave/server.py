@@ -18,14 +18,15 @@ from conclave.config import Settings, warnings_for
 from conclave.media.janus_managed import JanusNotFound
 from conclave.media.sfu import build_sfu
 from conclave.services import build_services
+from conclave.signaling.websocket_protocol import SignalingWebSocketProtocol
 from conclave.tls import ensure_tls
 from conclave.web.app import create_app
 
 log = logging.getLogger("conclave.server")
 
 # The meeting WebSocket (docs/protocol.md, Transport; docs/performance.md, bench.signaling):
-# - websockets' sans-I/O protocol: no task of its own per connection (the legacy one runs
-#   several); named rather than "auto", which picked the legacy one in older uvicorn.
+# - uvicorn's protocol on websockets' sans-I/O implementation: no task of its own per
+#   connection (the legacy one runs several), with a lighter inbox (websocket_protocol.py).
 # - No permessage-deflate. Compressing secrets (resume tokens, TURN credentials) in one
 #   stream with text others choose (display names, chat) lets an observer of the
 #   ciphertext's length guess the secrets (CRIME/BREACH); signaling messages are small, and
@@ -36,7 +37,7 @@ M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 MMAP_THRESHOLD_BYTES = 128 * 1024
 
 SIGNALING_WEBSOCKET: dict[str, Any] = {
-    "ws": "websockets-sansio",
+    "ws": SignalingWebSocketProtocol,
     "ws_per_message_deflate": False,
     "ws_ping_interval": None,
     "ws_max_size": 256 * 1024,

@@ -4,9 +4,11 @@ in-process tests, which talk to the app directly, cannot see."""
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +31,8 @@ class Site:
     server: LiveServer
     services: Services
     meeting_id: str
-    token: str
+    token: str  # the host's
+    guest_token: str  # an invited member's
 
     def connect(self, meeting_id: str | None = None, **options: Any) -> ClientConnection:
         context = ssl.create_default_context()
@@ -48,21 +51,26 @@ class Site:
         )
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    tmp = tmp_path_factory.mktemp("signaling")
+def _site(tmp: Path) -> Iterator[Site]:
     data = tmp / "data"
     services = build_services(load_settings(None, data_dir=data), argon2=profiles.CHEAPEST)
     host = make_user(services, "hannah")
+    ivan = make_user(services, "ivan")
     meeting = services.meetings.create(host, MeetingDraft("Stand-up", None, None, "off", None))
-    token = services.accounts.start_session(host)
+    services.invitations.invite_member(host, meeting.id, "ivan")
+    tokens = [services.accounts.start_session(user) for user in (host, ivan)]
     server = LiveServer(data, tmp, {"CONCLAVE_MEDIA__JANUS__MANAGED": "off"})
     server.start()
     try:
-        yield Site(server, services, meeting.id, token)
+        yield Site(server, services, meeting.id, *tokens)
     finally:
         server.stop()
         services.db.dispose()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    yield from _site(tmp_path_factory.mktemp("signaling"))
 
 
 def _until(ws: ClientConnection, kind: str) -> dict[str, Any]:
@@ -124,3 +132,25 @@ def test_refusals_keep_their_close_codes(site: Site) -> None:
         with pytest.raises(InvalidStatus) as refused:
             site.connect(meeting_id=elsewhere)
         assert refused.value.response.status_code == 403
+
+
+def test_a_participant_whose_connection_drops_leaves_the_room(site: Site) -> None:
+    with site.connect() as host:
+        host.send(json.dumps({"type": "hello", "version": 1}))
+        _until(host, "welcome")
+        with site.connect(token=site.guest_token) as guest:
+            guest.send(json.dumps({"type": "hello", "version": 1}))
+            pid = _until(guest, "welcome")["you"]
+            assert _until(host, "participant_joined")["participant"]["pid"] == pid
+            guest.socket.shutdown(socket.SHUT_RDWR)  # no close frame: the network went away
+            left = _until(host, "participant_left")
+            assert left["pid"] == pid and left["reason"] == "disconnected"
+
+
+def test_connections_are_told_when_the_server_stops(tmp_path: Path) -> None:
+    for site in _site(tmp_path):
+        with site.connect() as ws:
+            ws.send(json.dumps({"type": "hello", "version": 1}))
+            _until(ws, "welcome")
+            site.server.stop()
+            assert _close_code(ws) == 1012  # "service restart": the client reconnects
