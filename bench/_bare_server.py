@@ -1,6 +1,7 @@
 """The baseline for bench.signaling: the least a Python WebSocket server can do.
 
-A bare `websockets` server over TLS on 127.0.0.1, on uvloop like `conclave serve`, that
+A bare `websockets` server over TLS on 127.0.0.1, on uvloop like `conclave serve` and
+without permessage-deflate like it (the client offers it, both decline), that
 answers `hello` with a `session` and a `welcome` and relays `chat` to everyone on the same
 path, in Conclave's message shapes. No authentication, database, validation or room
 logic: the benchmark client measured against it shows the cost of the client, TLS and
@@ -57,7 +58,9 @@ async def handle(ws: ServerConnection) -> None:
 async def main(port: int, cert: str, key: str) -> None:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    async with serve(handle, "127.0.0.1", port, ssl=context, ping_interval=None) as server:
+    async with serve(
+        handle, "127.0.0.1", port, ssl=context, ping_interval=None, compression=None
+    ) as server:
         await server.serve_forever()
 
 

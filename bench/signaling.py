@@ -6,8 +6,8 @@ Accounts, meetings (lobby "off", one host per room, the others invited members) 
 session tokens are made with the Python services before a real `conclave serve` starts
 on 127.0.0.1 with the default configuration (rooms above `media.mesh_limit` need the SFU:
 without Janus they refuse the rest with `meeting_full`). One client process (asyncio +
-`websockets`, permessage-deflate offered as browsers do) then plays every participant;
-each socket has its own reader task. Phases:
+`websockets`, permessage-deflate offered as browsers do; the server declines it) then
+plays every participant; each socket has its own reader task. Phases:
 
 1. join: participants arrive at `--join-rate` per second (an open schedule: nobody waits
    for anyone else), rooms filling in turn; join latency runs from opening the WebSocket
@@ -224,10 +224,11 @@ class Client:
     async def keepalive(self, stop: asyncio.Event) -> None:
         """An unprompted `pong` from every participant that sent nothing for 10 s.
 
-        A workaround for a server bug (docs/performance.md): the server sends `ping` only
-        on a connection whose outbox was idle for 10 s, yet closes (4013) any client that
-        sent nothing for 25 s, so a listener in a busy room, answering pings only as the
-        browser does, is dropped. `--pong-only` switches this off.
+        Written as a workaround for a server bug fixed in be68053 (docs/performance.md,
+        finding 3): the server sent `ping` only on a connection whose outbox was idle for
+        10 s, yet closes (4013) any client that sent nothing for 25 s. Since the fix it
+        seldom fires (a pong answering a ping counts as sent); `--pong-only` switches it
+        off, so the client answers pings only, as the browser does.
         """
         deadline = time.monotonic() + CLIENT_DEADLINE
         while not stop.is_set() and time.monotonic() < deadline:
