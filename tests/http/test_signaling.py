@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -387,9 +388,14 @@ def test_a_busy_listener_still_gets_pings_and_stays(
     with room.join(host, meeting.id) as h, room.join(ivan, meeting.id) as listener:
         h.until("welcome")
         listener.until("welcome")
-        for step in range(150):  # the host keeps the listener's outbox busy
+        # The host keeps the listener's outbox busy for up to 5 s (a ping is due every
+        # 0.05 s); bounded by the clock, not by a count that a fast machine finishes first.
+        deadline = time.monotonic() + 5
+        for step in range(100_000):
             h.send({"type": "hand", "raised": step % 2 == 0})
             if listener.receive()["type"] == "ping":
                 break
+            if time.monotonic() > deadline:
+                raise AssertionError("no ping reached a busy connection within 5 s")
         else:
             raise AssertionError("no ping reached a busy connection")
