@@ -12,20 +12,16 @@ protection and following a ratchet work on held frames as on any other.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from os import PathLike
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
 
+from tests.support.static_site import static_site
+
 pytestmark = pytest.mark.browser
 
-STATIC = Path(__file__).resolve().parents[2] / "conclave" / "web" / "static"
 WAIT_MS = 20_000  # a deadline for conditions, not a sleep
 HOLD_FRAMES = 64  # worker.js
 KID = 0x1234 * 256  # KIDs as Conclave makes them: a random 32-bit value x 256
@@ -113,43 +109,13 @@ SETUP_JS = """async () => {
 }"""
 
 
-class _StaticHandler(SimpleHTTPRequestHandler):
-    """The static directory (`.js` as text/javascript) and a blank page, with Conclave's CSP."""
-
-    def guess_type(self, path: str | PathLike[str]) -> str:
-        return "text/javascript" if str(path).endswith(".js") else super().guess_type(path)
-
-    def do_GET(self) -> None:
-        if self.path != "/":
-            super().do_GET()
-            return
-        body = b"<!doctype html><title>frame worker tests</title>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def end_headers(self) -> None:
-        self.send_header("Content-Security-Policy", "default-src 'self'")
-        self.send_header("Cache-Control", "no-store")
-        super().end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+BLANK = {"/": ("text/html", b"<!doctype html><title>frame worker tests</title>")}
 
 
 @pytest.fixture(scope="module")
 def origin() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_StaticHandler, directory=STATIC))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with static_site(BLANK) as url:
+        yield url
 
 
 @pytest.fixture

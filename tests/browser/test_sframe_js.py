@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +19,11 @@ from playwright.sync_api import Page, sync_playwright
 
 from conclave.e2ee import sframe
 from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.support.static_site import static_site
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
-STATIC = REPO / "conclave" / "web" / "static"
 VECTORS_FILE = REPO.parent / "shared" / "testdata" / "rfc9605-test-vectors.json"
 SUITES = [1, 2, 3, 4, 5]
 TAG_LEN = {1: 10, 2: 8, 3: 4, 4: 16, 5: 16}
@@ -77,32 +73,6 @@ PAGES = {
 }
 
 
-class _StaticHandler(SimpleHTTPRequestHandler):
-    """The static directory, `.js` as text/javascript, a blank page and the test worker."""
-
-    def guess_type(self, path: str | PathLike[str]) -> str:
-        return "text/javascript" if str(path).endswith(".js") else super().guess_type(path)
-
-    def do_GET(self) -> None:
-        if self.path not in PAGES:
-            super().do_GET()
-            return
-        content_type, body = PAGES[self.path]
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def end_headers(self) -> None:
-        self.send_header("Content-Security-Policy", "default-src 'self'")
-        self.send_header("Cache-Control", "no-store")
-        super().end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 def _load_vectors() -> dict[str, list[dict[str, Any]]]:
     if not VECTORS_FILE.is_file():
         return {}
@@ -136,15 +106,8 @@ def _header_id(v: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="module")
 def origin() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_StaticHandler, directory=STATIC))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with static_site(PAGES) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
