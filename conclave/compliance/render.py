@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-
 from conclave.compliance.model import REQUIREMENTS, STATUSES, Gettext, Report, Status
 from conclave.compliance.options import Format
 from conclave.compliance.report import TEMPLATES
 from conclave.compliance.tom import CATEGORIES
 from conclave.errors import N_
-from conclave.i18n import Catalogs
+from conclave.i18n import Catalogs, template_environment
 
 MEDIA_TYPES: dict[Format, str] = {
     "text": "text/plain; charset=utf-8",
@@ -226,18 +224,7 @@ def as_json(report: Report, view: ReportView) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def environment(catalogs: Catalogs, lang: str) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"]),
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.install_gettext_translations(catalogs.get(lang), newstyle=True)  # type: ignore[attr-defined]
-    return env
-
-
 def as_html(view: ReportView, catalogs: Catalogs) -> str:
-    template = environment(catalogs, view.lang).get_template("compliance_document.html")
+    env = template_environment(TEMPLATES, catalogs, view.lang)
+    template = env.get_template("compliance_document.html")
     return template.render(report=view, lang=view.lang)

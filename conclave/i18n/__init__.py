@@ -13,6 +13,7 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 LANGUAGES = ("en", "de")
 DEFAULT = "en"
@@ -82,3 +83,16 @@ def _preferences(header: str) -> list[str]:
         if tag and tag != "*" and quality > 0:
             weighted.append((quality, tag.strip()))
     return [tag for _, tag in sorted(weighted, key=lambda item: -item[0])]
+
+
+def template_environment(folder: Path, catalogs: Catalogs, lang: str) -> Environment:
+    """Jinja for the templates in ``folder``, autoescaped, translated into ``lang``."""
+    env = Environment(
+        loader=FileSystemLoader(folder),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(catalogs.get(lang), newstyle=True)  # type: ignore[attr-defined]
+    return env

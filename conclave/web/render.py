@@ -8,10 +8,10 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment
 from starlette.routing import Match
 
-from conclave.i18n import LANGUAGES, Catalogs, negotiate
+from conclave.i18n import LANGUAGES, Catalogs, negotiate, template_environment
 from conclave.web import csrf
 from conclave.web.session import LANG_COOKIE, current_user, services
 
@@ -36,24 +36,12 @@ class Environments:
             raise KeyError(lang)
         with self._lock:
             if lang not in self._made:
-                self._made[lang] = _environment(self._catalogs, lang)
+                self._made[lang] = template_environment(TEMPLATES, self._catalogs, lang)
             return self._made[lang]
 
 
 def make_environments(catalogs: Catalogs) -> Environments:
     return Environments(catalogs)
-
-
-def _environment(catalogs: Catalogs, lang: str) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"]),
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.install_gettext_translations(catalogs.get(lang), newstyle=True)  # type: ignore[attr-defined]
-    return env
 
 
 def language(request: Request) -> str:
