@@ -165,19 +165,16 @@ class SfuPage:
     async def publish(self, *, simulcast: bool = False) -> str:
         """A new publishing connection (camera and microphone); returns Janus's answer."""
         offer: str = await self.page.evaluate("s => window.sfuTest.publish(s)", simulcast)
-
-        async def send() -> str:
-            answer = await self.hub.sfu.publish(self.meeting_id, self.pid, offer)
-            await self.page.evaluate("sdp => window.sfuTest.published(sdp)", answer)
-            return answer
-
-        answer: str = await self._run(send)
-        return answer
+        return await self._send_offer(offer)
 
     async def renegotiate(self, change: str) -> str:
         """A new offer on the same publishing connection: ``"restart"`` (ICE restart) or
         ``"screen"`` (one more video track); returns Janus's answer."""
         offer: str = await self.page.evaluate("c => window.sfuTest.renegotiate(c)", change)
+        return await self._send_offer(offer)
+
+    async def _send_offer(self, offer: str) -> str:
+        """The publishing connection's offer to Janus, its answer back to the page."""
 
         async def send() -> str:
             answer = await self.hub.sfu.publish(self.meeting_id, self.pid, offer)
