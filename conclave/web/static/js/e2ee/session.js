@@ -107,11 +107,6 @@ export class E2EE extends EventTarget {
     await this.#refreshCode();
   }
 
-  /** The public identity key to register with the account (sent in `hello`). */
-  static async identity(/** @type {string} */ account, /** @type {string} */ meetingId) {
-    return (await KeyManager.create(account, meetingId)).identitySpki;
-  }
-
   /**
    * A participant to agree keys with.
    * @param {string} pid

@@ -145,11 +145,13 @@ export class Call extends EventTarget {
  * gathered so far. Joining then costs one message instead of setting all this up while
  * the other side waits. Made without ICE servers: usable only when the meeting's
  * configuration has none either (the default on a LAN); the page checks that.
- * @param {{hooks?: Hooks, encodedStreams?: boolean}} options
+ * Only with RTCRtpScriptTransform: the older encoded-streams API gives a receiver one set
+ * of streams, so the peer's own could not replace the placeholder.
+ * @param {{hooks?: Hooks}} options
  */
-export async function prepareOffer({ hooks = {}, encodedStreams = false }) {
+export async function prepareOffer({ hooks = {} }) {
   await prepareCertificate();
-  const pc = new RTCPeerConnection(connectionConfig([], "all", encodedStreams));
+  const pc = new RTCPeerConnection(connectionConfig([], "all", false));
   try {
     for (const kind of SLOTS) {
       const transceiver = pc.addTransceiver(kind === "audio" ? "audio" : "video", { direction: "sendrecv" });
