@@ -21,7 +21,14 @@ from conclave.meetings.service import MeetingDraft
 from conclave.store.records import Meeting
 from tests.media.conftest import Site
 from tests.support.e2ee_taps import KEY_CAPTURE, captured_keys, install_worker_tap
-from tests.support.room import CALL_SECONDS, in_call, join, media_flowing, total_frames
+from tests.support.room import (
+    CALL_SECONDS,
+    in_call,
+    join,
+    media_flowing,
+    sends_opus_dtx,
+    total_frames,
+)
 from tests.support.web import PASSWORD
 
 TIMEOUT_MS = CALL_SECONDS * 1000
@@ -67,6 +74,7 @@ def test_three_participants_decrypt_each_other_and_share_one_code(
             " pc.getReceivers().every(r => r.transform) && pc.getSenders().every(s => s.transform))"
         )
         assert transformed, "every sender and receiver goes through the SFrame worker"
+        assert sends_opus_dtx(page, 2), "Opus DTX negotiated on both connections (room/dtx.js)"
         expect(page.locator("#e2ee-state")).to_have_text("End-to-end encrypted, not verified")
     codes = {_code(page) for page in pages}
     assert len(codes) == 1, codes

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from conclave.meetings.service import MeetingDraft
 from conclave.store.records import Meeting
 from tests.media.conftest import Site
-from tests.support.room import CALL_SECONDS, in_call, join, media_flowing
+from tests.support.room import CALL_SECONDS, in_call, join, media_flowing, sends_opus_dtx
 from tests.support.web import PASSWORD
 
 TIMEOUT_MS = CALL_SECONDS * 1000
@@ -97,6 +97,7 @@ def test_the_third_participant_moves_the_call_to_the_sfu_without_a_click(
         seen = sfu_media(page, 2)
         assert seen["video"] >= 2 and seen["audio"] >= 2, seen
         assert seen["transformed"], "every sender and receiver goes through the SFrame worker"
+        assert sends_opus_dtx(page, 1), "the publisher sends Opus DTX to Janus (room/dtx.js)"
         expect(page.locator("#e2ee-state")).to_have_text("End-to-end encrypted, not verified")
 
 

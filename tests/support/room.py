@@ -45,6 +45,20 @@ async () => {
 }
 """
 
+# The negotiated format parameters of the audio (Opus) each connected connection sends.
+SENT_OPUS = """
+async () => {
+  const lines = [];
+  for (const pc of window.__pcs.filter(pc => pc.connectionState === "connected")) {
+    const stats = await pc.getStats();
+    stats.forEach(r => {
+      if (r.type === "outbound-rtp" && r.kind === "audio") lines.push(stats.get(r.codecId)?.sdpFmtpLine);
+    });
+  }
+  return lines;
+}
+"""
+
 
 def open_room(page: Page, base_url: str, meeting_id: str) -> None:
     page.goto(f"{base_url}/m/{meeting_id}/join")
@@ -83,3 +97,12 @@ def media_flowing(page: Page, peers: int) -> list[dict[str, Any]]:
 def total_frames(page: Page) -> int:
     frames: int = page.evaluate(TOTAL_FRAMES)
     return frames
+
+
+def sends_opus_dtx(page: Page, connections: int) -> bool:
+    """Does the page send its microphone with Opus DTX (``usedtx=1`` negotiated) on
+    ``connections`` connections, and on no other?"""
+    lines: list[str | None] = page.evaluate(SENT_OPUS)
+    return len(lines) == connections and all(
+        "usedtx=1" in (line or "").split(";") for line in lines
+    )

@@ -15,6 +15,7 @@
  * - `peerstate`  {pid, state}         the connection state of one peer changed
  * - `peerclosed` {pid}
  */
+import { askingForDtx } from "./dtx.js";
 
 /** @typedef {"audio" | "camera" | "screen"} SlotKind */
 /** @type {SlotKind[]} */
@@ -297,7 +298,7 @@ class Peer {
         this.ignoreOffer = !this.polite && collision;
         if (this.ignoreOffer) return;
         const fresh = this.pc.getTransceivers().length === 0;
-        await this.pc.setRemoteDescription(description);
+        await this.pc.setRemoteDescription(askingForDtx(description)); // Opus DTX: see dtx.js
         if (description.type === "offer") {
           if (fresh) {
             this.pc.getTransceivers().forEach((t, index) => this.#prepare(t, SLOTS[index]));

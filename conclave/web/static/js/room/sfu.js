@@ -13,6 +13,7 @@
  * `sfu_restart` (the SFU lost the meeting: publish again on new connections).
  */
 import { SLOTS, connectionConfig, preferVp8 } from "./call.js";
+import { askingForDtx } from "./dtx.js";
 
 /** @typedef {import("./call.js").SlotKind} SlotKind */
 /** @typedef {import("./call.js").Hooks} Hooks */
@@ -97,7 +98,7 @@ export class SfuCall extends EventTarget {
   async #receive(m) {
     if (this.closed) return;
     if (m.type === "sfu_answer" && this.publisher) {
-      await this.publisher.setRemoteDescription({ type: "answer", sdp: m.sdp });
+      await this.publisher.setRemoteDescription(askingForDtx({ type: "answer", sdp: m.sdp })); // dtx.js
     } else if (m.type === "sfu_offer") {
       await this.#subscribe(m.sdp, m.streams);
     } else if (m.type === "sfu_restart") {
