@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as Db
@@ -164,23 +164,30 @@ class AccountService:
         if not tokens.looks_like_token(token):
             return None
         now = self.clock()
-        idle = timedelta(minutes=self.security.session_idle_minutes)
         with self.db.transaction("resolve_session") as tx:
             found = sessions.by_token_hash(tx, tokens.hash_token(token))
             if found is None:
                 return None
             user = users.by_id(tx, found.user_id)
-            if (
-                user is None
-                or user.disabled
-                or now >= found.expires_at
-                or (now - found.last_seen_at >= idle)
-            ):
+            if user is None or not self._usable(found, user, now):
                 sessions.remove(tx, found.id)
                 return None
             if now - found.last_seen_at >= TOUCH_INTERVAL:
                 sessions.touch(tx, found.id, now)
         return SignedIn(user=user, session=found)
+
+    def session_alive(self, session_id: int) -> bool:
+        """Whether a session resolved earlier is still good (not signed out, expired or
+        idle too long, its account not disabled). Reads only."""
+        now = self.clock()
+        with self.db.transaction("session_alive") as tx:
+            found = sessions.by_id(tx, session_id)
+            user = users.by_id(tx, found.user_id) if found else None
+            return found is not None and user is not None and self._usable(found, user, now)
+
+    def _usable(self, session: Session, user: User, now: datetime) -> bool:
+        idle = timedelta(minutes=self.security.session_idle_minutes)
+        return not user.disabled and now < session.expires_at and now - session.last_seen_at < idle
 
     def end_session(self, token: str) -> None:
         if not tokens.looks_like_token(token):

@@ -49,7 +49,11 @@ from conclave.store.records import User
 
 log = logging.getLogger("conclave.signaling")
 
-HELLO_SECONDS = 10.0
+# A page opens its socket while its user is still on the pre-join screen and says hello on
+# "Join"; so a socket may wait this long for hello, and a session may keep this many waiting.
+HELLO_SECONDS = 600.0
+MAX_WAITING_PER_SESSION = 4
+SESSION_FRESH_SECONDS = 10.0  # the session checked at the upgrade is checked again after this
 IDLE_SECONDS = 25.0  # no message, not even a pong, for this long: the client is gone
 MAX_STRIKES = 5  # malformed messages tolerated before the connection is closed
 RATE_PER_SECOND = 50.0
@@ -114,6 +118,7 @@ class Hub:
         self.idle_seconds = IDLE_SECONDS
         self._uid_key = hmac.new(services.secret, b"conclave uid", hashlib.sha256).digest()
         self._uids: dict[str, int] = {}
+        self._waiting: dict[int, int] = {}  # session id -> sockets that wait for hello
 
     # -- connection lifecycle --------------------------------------------------------
     async def run(self, websocket: WebSocket, entry: Entry) -> None:
@@ -134,8 +139,13 @@ class Hub:
         """``hello``, the identity key, the access decision; the connection in its room, or
         None (refused). What only admission needs ends with this frame, not with the
         connection (a meeting holds many connections for hours)."""
-        hello = await self._receive_hello(websocket)
+        opened = time.monotonic()
+        hello = await self._receive_hello(websocket, entry.session_id)
         if hello is None:
+            return None
+        if time.monotonic() - opened > SESSION_FRESH_SECONDS and not await self._still_signed_in(
+            websocket, entry
+        ):
             return None
         if hello.identity is not None and not await self._register(
             websocket, entry, hello.identity
@@ -164,7 +174,32 @@ class Hub:
             raise
         return connection
 
-    async def _receive_hello(self, websocket: WebSocket) -> p.ClientHello | None:
+    async def _still_signed_in(self, websocket: WebSocket, entry: Entry) -> bool:
+        """The session checked at the upgrade again: the user may have signed out (or the
+        session expired) while the socket waited for hello."""
+        if await run_in_threadpool(self.services.accounts.session_alive, entry.session_id):
+            return True
+        code = CloseCode.NOT_AUTHENTICATED
+        await _refuse(websocket, code, "not_authenticated", "Please sign in.")
+        return False
+
+    async def _receive_hello(self, websocket: WebSocket, session_id: int) -> p.ClientHello | None:
+        waiting = self._waiting.get(session_id, 0)
+        if waiting >= MAX_WAITING_PER_SESSION:
+            text = "Too many connections of this session wait for hello."
+            await _refuse(websocket, CloseCode.RATE_LIMITED, "rate_limited", text)
+            return None
+        self._waiting[session_id] = waiting + 1
+        try:
+            return await self._read_hello(websocket)
+        finally:
+            left = self._waiting[session_id] - 1
+            if left:
+                self._waiting[session_id] = left
+            else:
+                del self._waiting[session_id]
+
+    async def _read_hello(self, websocket: WebSocket) -> p.ClientHello | None:
         try:
             async with asyncio.timeout(HELLO_SECONDS):
                 frame = await websocket.receive()
@@ -175,7 +210,8 @@ class Hub:
                 raise ProtocolError("not_json", "binary frames are not part of the protocol")
             message = p.parse_client_message(raw)
         except TimeoutError:
-            await _refuse(websocket, CloseCode.TIMEOUT, "timeout", "No hello within 10 s.")
+            text = f"No hello within {HELLO_SECONDS / 60:.0f} minutes."
+            await _refuse(websocket, CloseCode.TIMEOUT, "timeout", text)
             return None
         except ProtocolError as error:
             await _refuse(websocket, _close_code(error), error.code, error.message)
@@ -262,6 +298,8 @@ class Hub:
             "role": entry.user.role,
             "host": decision.host,
             "resume_token": token,
+            "mic": hello.media.mic,
+            "cam": hello.media.cam,
         }
         event: Event
         if previous is not None and previous in room.state.participants:
@@ -271,11 +309,19 @@ class Hub:
                 self._apply(room, Disconnect(previous))
                 self._close(room, previous, CloseCode.REPLACED, "connected again elsewhere")
             outcome = "admit" if decision.outcome == "admit" else "lobby"
-            event = Join(decision=outcome, reason=decision.reason, **common)  # type: ignore[arg-type]
+            offer = self._usable_offer(hello)
+            event = Join(decision=outcome, reason=decision.reason, offer=offer, **common)  # type: ignore[arg-type]
         log.info(
             "entered", extra={"event": "join", "user_id": entry.user.id, "reason": decision.reason}
         )
         self._apply(room, event)
+
+    def _usable_offer(self, hello: p.ClientHello) -> str | None:
+        """The SDP of hello's offer if a peer may take it: the client made it without ICE
+        servers, so it fits only a configuration that has none (media.direct_without_servers)."""
+        if hello.offer is None or not self.services.policy.current().media.direct_without_servers:
+            return None
+        return hello.offer.sdp
 
     @staticmethod
     def _same_session(room: RoomRuntime, session_id: int) -> str | None:

@@ -75,12 +75,28 @@ class _ClientModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+class HelloOffer(_ClientModel):
+    """The offer of a connection the client made before it knew who is in the room."""
+
+    type: Literal["offer"]
+    sdp: str = Field(min_length=1, max_length=MAX_SDP_CHARS)
+
+
+class HelloMedia(_ClientModel):
+    """Microphone and camera as the client enters (screen sharing starts in the call)."""
+
+    mic: bool = False
+    cam: bool = False
+
+
 class ClientHello(_ClientModel):
     type: Literal["hello"] = "hello"
     version: int
     identity: str | None = Field(None, max_length=MAX_IDENTITY_CHARS, pattern=BASE64_PATTERN)
     resume: str | None = Field(None, max_length=MAX_RESUME_CHARS, pattern=RESUME_PATTERN)
     password: str | None = Field(None, max_length=MAX_PASSWORD_CHARS, repr=False)
+    media: HelloMedia = HelloMedia()
+    offer: HelloOffer | None = Field(None, repr=False)
 
 
 class ClientSignal(_ClientModel):
@@ -388,6 +404,7 @@ class Welcome(_ServerModel):
     locked: bool
     resume: str = Field(repr=False)
     media_mode: MediaMode = "p2p"
+    offer_to: str | None = None
 
 
 class Lobby(_ServerModel):

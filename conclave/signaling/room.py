@@ -118,6 +118,9 @@ class Join:
     decision: Decision
     reason: str
     resume_token: str = field(repr=False)
+    mic: bool = False
+    cam: bool = False
+    offer: str | None = field(default=None, repr=False)  # hello's offer (SDP), see _enter
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,8 @@ class Resume:
     host: bool
     previous_pid: str
     resume_token: str = field(repr=False)
+    mic: bool = False
+    cam: bool = False
 
 
 @dataclass(frozen=True)

@@ -116,10 +116,20 @@ def _lobby_news(state: RoomState, pids: Iterable[str] | None = None) -> list[Act
     return [Send(pid, message) for pid in (state.hosts() if pids is None else pids)]
 
 
-def _enter(state: RoomState, who: Participant, token: str) -> Outcome:
+def _enter(state: RoomState, who: Participant, token: str, offer: str | None = None) -> Outcome:
     """Seat an admitted participant: welcome (listing the others), tell the others. The
-    one who makes the meeting big enough for the SFU moves everyone there."""
+    one who makes the meeting big enough for the SFU moves everyone there.
+
+    ``offer``: the offer from the newcomer's ``hello``. In a direct call it goes to the
+    participant who has been here longest, ahead of ``participant_joined``, so that the
+    answer is under way while everyone's page shows the newcomer; ``welcome`` names the
+    one who got it (``offer_to``). Otherwise it is dropped and the client offers anew."""
     new = _media_mode_for(replace(state, participants=_with(state.participants, who.pid, who)))
+    target = next(iter(state.participants), None) if new.media_mode == "p2p" else None
+    offered: list[Action] = []
+    if offer is not None and target is not None:
+        payload = {"description": {"type": "offer", "sdp": offer}}
+        offered = [Send(target, p.SignalRelay(from_=who.pid, payload=payload))]
     welcome = p.Welcome(
         you=who.pid,
         uid=who.user_id,
@@ -129,9 +139,11 @@ def _enter(state: RoomState, who: Participant, token: str) -> Outcome:
         resume=token,
         participants=tuple(x.info() for x in state.participants.values()),
         media_mode=new.media_mode,
+        offer_to=target if offered else None,
     )
     joined = p.ParticipantJoined(participant=who.info())
-    actions: list[Action] = [Send(who.pid, welcome), Broadcast(joined, frozenset({who.pid}))]
+    actions: list[Action] = [Send(who.pid, welcome), *offered]
+    actions.append(Broadcast(joined, frozenset({who.pid})))
     if new.media_mode != state.media_mode:
         actions.append(Broadcast(p.MediaModeChanged(mode=new.media_mode), frozenset({who.pid})))
     return new, actions
@@ -184,8 +196,8 @@ def _join(state: RoomState, event: Join) -> Outcome:
         return new, [Send(event.pid, p.Lobby(reason=reason)), *_lobby_news(new)]
     if _full(state):
         return state, _refuse(event.pid, "meeting_full", CloseCode.MEETING_FULL, FULL)
-    who = Participant(event.pid, event.user_id, event.name, role, host)
-    new, actions = _enter(state, who, event.resume_token)
+    who = Participant(event.pid, event.user_id, event.name, role, host, event.mic, event.cam)
+    new, actions = _enter(state, who, event.resume_token, event.offer)
     return new, [*actions, *_show_lobby_to(new, who)]
 
 
@@ -208,7 +220,8 @@ def _resume(state: RoomState, event: Resume) -> Outcome:
             Broadcast(left, frozenset({event.pid})),
         ]
     host = event.host or event.user_id in state.promoted or (old is not None and old.host)
-    who = Participant(event.pid, event.user_id, event.name, participant_role(event.role), host)
+    role = participant_role(event.role)
+    who = Participant(event.pid, event.user_id, event.name, role, host, event.mic, event.cam)
     new, entered = _enter(state, who, event.resume_token)
     return new, [*actions, *entered, *_show_lobby_to(new, who)]
 

@@ -38,6 +38,11 @@ def by_token_hash(db: Db, token_hash: str) -> Session | None:
     return _record(row) if row else None
 
 
+def by_id(db: Db, session_id: int) -> Session | None:
+    row = db.get(SessionRow, session_id)
+    return _record(row) if row else None
+
+
 def touch(db: Db, session_id: int, now: datetime) -> None:
     db.execute(update(SessionRow).where(SessionRow.id == session_id).values(last_seen_at=now))
 

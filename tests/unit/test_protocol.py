@@ -27,6 +27,19 @@ VALID: list[tuple[dict[str, Any], p.ClientMessage]] = [
         p.ClientHello(version=1, resume="abc-DEF_123"),
     ),
     (
+        {
+            "type": "hello",
+            "version": 1,
+            "media": {"mic": True, "cam": False},
+            "offer": {"type": "offer", "sdp": "v=0\r\n"},
+        },
+        p.ClientHello(
+            version=1,
+            media=p.HelloMedia(mic=True, cam=False),
+            offer=p.HelloOffer(type="offer", sdp="v=0\r\n"),
+        ),
+    ),
+    (
         {"type": "signal", "to": "p2", "payload": {"sdp": "v=0\r\n", "kind": "offer"}},
         p.ClientSignal(to="p2", payload={"sdp": "v=0\r\n", "kind": "offer"}),
     ),
@@ -119,6 +132,21 @@ BAD: list[tuple[str | bytes, str, str]] = [
         '{"type": "hello", "version": 1, "resume": "' + "a" * 129 + '"}',
         "invalid",
         "hello.resume: String should have at most 128 characters",
+    ),
+    (
+        '{"type": "hello", "version": 1, "offer": {"type": "answer", "sdp": "v=0"}}',
+        "invalid",
+        "hello.offer.type: Input should be 'offer'",
+    ),
+    (
+        '{"type": "hello", "version": 1, "offer": {"type": "offer", "sdp": ""}}',
+        "invalid",
+        "hello.offer.sdp: String should have at least 1 character",
+    ),
+    (
+        '{"type": "hello", "version": 1, "media": {"mic": "on"}}',
+        "invalid",
+        "hello.media.mic: Input should be a valid boolean",
     ),
     ('{"type": "pong", "extra": 1}', "invalid", "pong.extra: Extra inputs are not permitted"),
     (
@@ -273,6 +301,7 @@ SERVER: list[p.ServerMessage] = [
         participants=(ANN,),
         locked=False,
         resume="tok",
+        offer_to="p1",
     ),
     p.Lobby(reason="guests wait for a host"),
     p.Admitted(),
@@ -333,6 +362,7 @@ def test_server_json_exact() -> None:
         "locked": False,
         "resume": "tok",
         "media_mode": "p2p",
+        "offer_to": "p1",
     }
 
 

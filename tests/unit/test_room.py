@@ -33,11 +33,16 @@ class Harness:
         host: bool = False,
         lobby: bool = False,
         guest: bool = False,
+        offer: str | None = None,
+        mic: bool = False,
+        cam: bool = False,
     ) -> list[Action]:
         role: r.AccountRole = "guest" if guest else "member"
         decision: r.Decision = "lobby" if lobby else "admit"
         reason, name, user = ("guests wait" if lobby else ""), pid.upper(), user or f"user-{pid}"
-        return self.do(r.Join(pid, user, name, role, host, decision, reason, f"token-{pid}"))
+        token = f"token-{pid}"
+        join = r.Join(pid, user, name, role, host, decision, reason, token, mic, cam, offer)
+        return self.do(join)
 
     def got(self, pid: str) -> list[p.ServerMessage]:
         """Messages ``pid`` receives from the last apply (Send, and Broadcast if seated)."""
@@ -106,6 +111,50 @@ def test_second_participant_sees_the_first_and_the_first_sees_them() -> None:
     assert [x.pid for x in welcome.participants] == ["a"]
     assert (welcome.you, welcome.role, welcome.host) == ("b", "guest", False)
     assert h.got("a") == [p.ParticipantJoined(participant=h.state.participants["b"].info())]
+
+
+def _welcome(h: Harness, pid: str) -> p.Welcome:
+    welcome = h.got(pid)[0]
+    assert isinstance(welcome, p.Welcome)
+    return welcome
+
+
+OFFER = {"description": {"type": "offer", "sdp": "v=0 carl"}}
+
+
+def test_hello_offer_reaches_the_longest_present_ahead_of_the_news(room: Harness) -> None:
+    room.join("carl", offer="v=0 carl")
+    assert _welcome(room, "carl").offer_to == "host"
+    joined = p.ParticipantJoined(participant=room.state.participants["carl"].info())
+    assert room.got("host") == [p.SignalRelay(from_="carl", payload=OFFER), joined]
+    assert room.got("bob") == [joined]  # nobody else sees the offer
+
+
+def test_hello_offer_without_anyone_to_take_it_is_dropped() -> None:
+    h = Harness()
+    h.join("a", host=True, offer="v=0 a")  # alone
+    assert _welcome(h, "a").offer_to is None
+    h.join("g", lobby=True, offer="v=0 g")  # waits in the lobby
+    h.do(r.Admit("a", "g"))
+    assert h.types("g") == ["admitted", "welcome"]
+    admitted = h.got("g")[1]
+    assert isinstance(admitted, p.Welcome) and admitted.offer_to is None
+    assert "signal" not in h.types("a")
+    sfu = Harness()
+    sfu.state = RoomState(meeting_id="m1", max_participants=10, sfu_from=2)
+    sfu.join("a", host=True)
+    sfu.join("b", offer="v=0 b")  # moves the meeting to the SFU: no direct connection
+    assert _welcome(sfu, "b").offer_to is None and _welcome(sfu, "b").media_mode == "sfu"
+    assert "signal" not in sfu.types("a")
+
+
+def test_hello_media_is_in_the_news_of_the_join(room: Harness) -> None:
+    room.join("carl", mic=True, cam=True)
+    [joined] = room.got("bob")
+    assert isinstance(joined, p.ParticipantJoined)
+    assert (joined.participant.mic, joined.participant.cam) == (True, True)
+    room.do(r.Media("carl", True, True, False))  # what the client says again after welcome
+    assert room.actions == []  # no change: nothing to tell
 
 
 def test_lobby_by_decision_tells_the_hosts() -> None:
@@ -490,8 +539,11 @@ def _decode(state: RoomState, step: int, instruction: Step) -> Event:
     role: r.AccountRole = ("admin", "member", "guest")[c % 3]
     decision: r.Decision = "lobby" if other else "admit"
     waiting = [*state.lobby][b % len(state.lobby)] if state.lobby and other else to
+    offer = "v=0" if flag else None  # a hello with an offer, and microphone and camera
     make: dict[str, Callable[[], Event]] = {
-        "join": lambda: r.Join(new, user, "N", role, c % 3 != 2, decision, "why", "tok"),
+        "join": lambda: r.Join(
+            new, user, "N", role, c % 3 != 2, decision, "why", "tok", flag, other, offer
+        ),
         "resume": lambda: r.Resume(new, user, "N", role, c % 3 == 0, to, "tok"),
         "reinvited": lambda: r.Reinvited(user),
         "disconnect": lambda: r.Disconnect(to),
