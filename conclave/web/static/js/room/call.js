@@ -53,12 +53,13 @@ export class Call extends EventTarget {
   /**
    * Connect to a participant who was in the room before us: we send the offer.
    * @param {string} pid
+   * @param {boolean} [offered]  the server gave them the prepared connection's offer already
    */
-  connect(pid) {
+  connect(pid, offered = false) {
     if (this.peers.has(pid)) return;
     const spare = this.spare;
     this.spare = null;
-    this.#create(pid, true, spare);
+    this.#create(pid, true, spare, offered && spare !== null);
   }
 
   /** Close the prepared connection if no `connect` used it. */
@@ -132,9 +133,10 @@ export class Call extends EventTarget {
    * @param {string} pid
    * @param {boolean} initiator
    * @param {RTCPeerConnection | null} [spare]
+   * @param {boolean} [offered]
    */
-  #create(pid, initiator, spare = null) {
-    const peer = new Peer(this, pid, initiator, spare);
+  #create(pid, initiator, spare = null, offered = false) {
+    const peer = new Peer(this, pid, initiator, spare, offered);
     this.peers.set(pid, peer);
     return peer;
   }
@@ -168,6 +170,27 @@ export async function prepareOffer({ hooks = {} }) {
     pc.close();
     throw error;
   }
+}
+
+/**
+ * The prepared connection's offer once its candidates are in it: candidates found after
+ * the offer is taken would reach nobody. (Without ICE servers only this machine's own
+ * addresses are gathered, which takes milliseconds; the wait is bounded all the same.)
+ * @param {RTCPeerConnection} pc
+ * @param {number} [waitMs]
+ */
+export async function preparedOffer(pc, waitMs = 1000) {
+  if (pc.iceGatheringState !== "complete") {
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
+      pc.addEventListener("icegatheringstatechange", () => {
+        if (pc.iceGatheringState !== "complete") return;
+        clearTimeout(timer);
+        resolve(undefined);
+      });
+    });
+  }
+  return pc.localDescription?.toJSON();
 }
 
 /** This page's DTLS certificate, once made. @type {RTCCertificate | null} */
@@ -206,8 +229,9 @@ class Peer {
    * @param {string} pid
    * @param {boolean} initiator
    * @param {RTCPeerConnection | null} spare  a connection from `prepareOffer`
+   * @param {boolean} offered  its offer reached the peer with our hello
    */
-  constructor(call, pid, initiator, spare) {
+  constructor(call, pid, initiator, spare, offered) {
     this.call = call;
     this.pid = pid;
     this.polite = call.selfPid > pid;
@@ -229,7 +253,7 @@ class Peer {
     });
     if (spare) {
       this.pc.getTransceivers().forEach((transceiver, index) => this.#adopt(transceiver, SLOTS[index]));
-      this.call.signal(pid, { description: this.pc.localDescription?.toJSON() });
+      if (!offered) this.call.signal(pid, { description: this.pc.localDescription?.toJSON() });
     } else if (initiator) {
       for (const kind of SLOTS) {
         const transceiver = this.pc.addTransceiver(kind === "audio" ? "audio" : "video", {
@@ -340,13 +364,26 @@ class Peer {
  * @param {RTCRtpTransceiver} transceiver
  */
 export function preferVp8(transceiver) {
-  const codecs = RTCRtpReceiver.getCapabilities("video")?.codecs;
-  if (!codecs || !transceiver.setCodecPreferences) return;
-  const vp8 = codecs.filter((c) => c.mimeType.toLowerCase() === "video/vp8");
-  const rest = codecs.filter((c) => c.mimeType.toLowerCase() !== "video/vp8");
+  if (!transceiver.setCodecPreferences) return;
+  vp8First ??= vp8FirstOrder();
+  if (!vp8First) return;
   try {
-    transceiver.setCodecPreferences([...vp8, ...rest]);
+    transceiver.setCodecPreferences(vp8First);
   } catch {
     // keep the browser's order
   }
+}
+
+/**
+ * The browser's video codecs with VP8 first, asked once per page: `getCapabilities` is a
+ * synchronous call that costs milliseconds, on the path of every answer.
+ * @type {RTCRtpCodec[] | null | undefined}
+ */
+let vp8First;
+
+function vp8FirstOrder() {
+  const codecs = RTCRtpReceiver.getCapabilities("video")?.codecs;
+  if (!codecs) return null;
+  const isVp8 = (/** @type {RTCRtpCodec} */ c) => c.mimeType.toLowerCase() === "video/vp8";
+  return [...codecs.filter(isVp8), ...codecs.filter((c) => !isVp8(c))];
 }

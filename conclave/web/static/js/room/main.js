@@ -4,7 +4,7 @@
  * Pre-join (devices, preview, privacy notice) → lobby → call → over.
  */
 import { SignalingClient } from "./protocol.js";
-import { Call, prepareCertificate, prepareOffer } from "./call.js";
+import { Call, prepareCertificate, prepareOffer, preparedOffer } from "./call.js";
 import { SfuCall } from "./sfu.js";
 import { LocalMedia } from "./media.js";
 import { loadStrings, t } from "./i18n.js";
@@ -34,6 +34,11 @@ class Room {
     this.e2ee = null;
     /** Server messages are handled one after another, even when a handler awaits. */
     this.inbox = Promise.resolve();
+    /**
+     * Key work (E2EE messages, peers arriving and leaving) in order of arrival, but beside
+     * the inbox: an answer or a candidate must not wait for a signature check or IndexedDB.
+     */
+    this.keyWork = Promise.resolve();
     this.media = new LocalMedia();
     this.stage = new Stage(byId("grid"));
     this.people = new People(byId("people"), byId("count"), byId("lobby-requests"), (m) => this.send(m));
@@ -107,10 +112,12 @@ class Room {
 
   /**
    * What joining needs and does not depend on the meeting's answer is made while the user
-   * is still on the pre-join screen: the frame worker, this stay's keys and the first
-   * connection. Nothing leaves the browser before the click on Join.
+   * is still on the pre-join screen: the signaling socket, the frame worker, this stay's
+   * keys and the first connection. Nothing but the socket's opening leaves the browser
+   * before the click on Join.
    */
   #prepare() {
+    this.#newSignaling();
     if (this.e2eeRequired) {
       this.e2ee = new E2EE({ account: this.account, meetingId: this.meetingId, signal: (to, payload) => this.send({ type: "signal", to, payload }) });
       this.e2ee.addEventListener("change", () => {
@@ -151,19 +158,48 @@ class Room {
     return null;
   }
 
-  async #join() {
-    byId("join").setAttribute("disabled", "");
-    const password = /** @type {HTMLInputElement | null} */ (document.getElementById("meeting-password"));
+  /**
+   * The signaling client, its socket opened at once: the click on Join then costs no
+   * connection set-up, only hello (the socket says nothing before it).
+   */
+  #newSignaling() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const url = `${scheme}//${location.host}/ws/meetings/${encodeURIComponent(this.meetingId)}`;
-    const identity = this.e2ee ? (await this.e2ee.prepared()).identitySpki : undefined;
-    this.signaling = new SignalingClient(url, { password: password?.value, identity });
-    this.signaling.addEventListener("message", (event) => {
+    const signaling = new SignalingClient(url);
+    signaling.addEventListener("message", (event) => {
       const message = /** @type {CustomEvent} */ (event).detail;
       this.inbox = this.inbox.then(() => this.#onMessage(message)).catch((error) => console.warn(error));
     });
-    this.signaling.addEventListener("state", (event) => this.#onState(/** @type {CustomEvent} */ (event).detail));
-    this.signaling.connect();
+    signaling.addEventListener("state", (event) => this.#onState(/** @type {CustomEvent} */ (event).detail));
+    signaling.preconnect();
+    this.signaling = signaling;
+  }
+
+  async #join() {
+    byId("join").setAttribute("disabled", "");
+    const password = /** @type {HTMLInputElement | null} */ (document.getElementById("meeting-password"));
+    if (!this.signaling) this.#newSignaling();
+    const signaling = /** @type {SignalingClient} */ (this.signaling);
+    signaling.password = password?.value || undefined;
+    signaling.identity = this.e2ee ? (await this.e2ee.prepared()).identitySpki : undefined;
+    // The prepared connection's offer travels with hello: the server hands it to someone
+    // in the room together with the news that we are here (docs/protocol.md).
+    const spare = await this.spare;
+    const offer = spare ? await preparedOffer(spare) : undefined;
+    signaling.connect({ media: { mic: Boolean(this.media.audio), cam: Boolean(this.media.camera) }, offer });
+  }
+
+  /**
+   * Queue key work (nothing without E2EE, unless `always`): in order, beside the inbox.
+   * @param {(e2ee: E2EE) => Promise<unknown>} task
+   * @param {boolean} [always]  run it without E2EE too (it must not use its argument then)
+   */
+  #keys(task, always = false) {
+    const e2ee = this.e2ee;
+    if (!e2ee && !always) return Promise.resolve();
+    const run = this.keyWork.then(() => task(/** @type {E2EE} */ (e2ee))).catch((error) => console.warn(error));
+    this.keyWork = run;
+    return run;
   }
 
   /** @param {string} text */
@@ -192,7 +228,7 @@ class Room {
         break;
       case "participant_joined":
         this.#addPerson(m.participant);
-        await this.e2ee?.addPeer(m.participant.pid, m.participant.uid, true);
+        this.#keys((e2ee) => e2ee.addPeer(m.participant.pid, m.participant.uid, true));
         this.#notice(t("joined", { name: m.participant.name }));
         break;
       case "participant_updated":
@@ -200,19 +236,20 @@ class Room {
         break;
       case "participant_left":
         this.#removePerson(m.pid);
-        await this.e2ee?.removePeer(m.pid);
+        this.#keys((e2ee) => e2ee.removePeer(m.pid));
         break;
       case "lobby_waiting":
         this.people.showLobby(m.entries);
         break;
       case "signal":
-        if (m.payload.e2ee) await this.e2ee?.receive(m.from, m.payload.e2ee);
+        if (m.payload.e2ee) this.#keys((e2ee) => e2ee.receive(m.from, m.payload.e2ee));
         // Not awaited: each connection orders its own offers, answers and candidates
         // (perfect negotiation), and key messages need not wait for a description.
         else if (this.call instanceof Call) this.call.receive(m.from, m.payload);
         break;
       case "chat":
-        await this.#receiveChat(m);
+        // After the key messages that came before it; the inbox waits (chat order).
+        await this.#keys(() => this.#receiveChat(m), true);
         break;
       case "chat_cleared":
         this.chat.clear();
@@ -276,7 +313,7 @@ class Room {
     }
   }
 
-  /** @param {{you: string, uid: string, host: boolean, participants: any[], media_mode: "p2p" | "sfu"}} m */
+  /** @param {{you: string, uid: string, host: boolean, participants: any[], media_mode: "p2p" | "sfu", offer_to?: string | null}} m */
   async #welcome(m) {
     this.call?.disconnectAll();
     this.stage.clear();
@@ -286,19 +323,19 @@ class Room {
     this.#setHost(m.host);
     const spare = await this.#takeSpare(m.media_mode === "p2p" && m.participants.length > 0);
     // Back after reconnecting (no spare then): this stay's key before any new connection.
-    if (!spare) await this.e2ee?.start(m.you, m.uid);
+    if (!spare) await this.#keys((e2ee) => e2ee.start(m.you, m.uid));
     this.call = this.#makeCall(m.media_mode, spare);
     // The first stay: offers first (the worker sends nothing before it has a key), the
     // keys are made while they travel.
-    for (const person of m.participants) if (this.call instanceof Call) this.call.connect(person.pid);
+    for (const person of m.participants) if (this.call instanceof Call) this.call.connect(person.pid, person.pid === m.offer_to);
     if (this.call instanceof Call) this.call.releaseSpare();
-    if (spare) await this.e2ee?.start(m.you, m.uid);
+    if (spare) this.#keys((e2ee) => e2ee.start(m.you, m.uid));
     this.stage.tile(m.you, this.name, true);
     this.stage.showVideo(m.you, this.media.camera);
     this.people.upsert(this.#selfInfo());
     for (const person of m.participants) {
       this.#addPerson(person);
-      await this.e2ee?.addPeer(person.pid, person.uid, false);
+      this.#keys((e2ee) => e2ee.addPeer(person.pid, person.uid, false));
     }
     if (this.call instanceof SfuCall) await this.call.start();
     this.#showE2EE();
@@ -395,6 +432,8 @@ class Room {
 
   /** @param {{pid: string, kind: string, track: MediaStreamTrack}} detail */
   #onTrack({ pid, kind, track }) {
+    // A newcomer's offer may come just before the news that it joined: its tile, named then.
+    if (kind !== "screen" && !this.stage.tiles.has(pid)) this.stage.tile(pid, this.people.people.get(pid)?.name ?? "");
     if (kind === "audio") this.stage.playAudio(pid, track);
     else if (kind === "camera") this.stage.showVideo(pid, track);
     else {
@@ -495,7 +534,7 @@ class Room {
 
   /** Refused before entering (e.g. a wrong meeting password): let the user try again. */
   #backToPrejoin(/** @type {string} */ message) {
-    this.signaling = null;
+    this.#newSignaling();
     this.#prejoinError(message);
     byId("join").removeAttribute("disabled");
     showSection("prejoin");

@@ -14,6 +14,7 @@ export const PROTOCOL_VERSION = 1;
 const FINAL_CODES = new Set([1000, 4000, 4001, 4003, 4004, 4008, 4009, 4010, 4011, 4012, 4029, 4030]);
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 5000;
+const OPEN = 1; // WebSocket.OPEN, also for the WebSocketClass a caller passes
 
 /**
  * @typedef {{type: string, [key: string]: any}} Message
@@ -41,16 +42,42 @@ export class SignalingClient extends EventTarget {
     this.stopped = false;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.retryTimer = undefined;
+    /** `connect` was called: every socket from now on says hello. */
+    this.wanted = false;
+    /** Fields for the next hello only. @type {Record<string, unknown>} */
+    this.first = {};
+    /** Sockets that said hello. @type {WeakSet<WebSocket>} */
+    this.said = new WeakSet();
   }
 
-  connect() {
+  /**
+   * Open the socket ahead of `connect`, while the user is still on the pre-join screen: it
+   * says nothing until then (the server waits up to ten minutes for hello). If it closes
+   * meanwhile, `connect` opens another.
+   */
+  preconnect() {
+    if (!this.socket) this.#socket();
+  }
+
+  /**
+   * Say hello (on the preconnected socket if it is open) and stay connected from now on.
+   * @param {{media?: {mic: boolean, cam: boolean}, offer?: RTCSessionDescriptionInit}} [first]
+   *   fields of this first hello only (docs/protocol.md), not of later reconnections
+   */
+  connect(first = {}) {
     this.stopped = false;
-    this.#open(false);
+    this.wanted = true;
+    this.first = first;
+    this.#setState("connecting");
+    const socket = this.socket;
+    if (!socket || socket.readyState > OPEN) this.#socket();
+    else if (socket.readyState === OPEN) this.#hello(socket);
+    // still connecting: its "open" says hello
   }
 
   /** @param {Message} message */
   send(message) {
-    if (this.socket && this.socket.readyState === WebSocket.OPEN) {
+    if (this.socket && this.socket.readyState === OPEN && this.said.has(this.socket)) {
       this.socket.send(JSON.stringify(message));
       return true;
     }
@@ -65,31 +92,39 @@ export class SignalingClient extends EventTarget {
     this.#setState("closed", 1000);
   }
 
-  /** @param {boolean} resuming */
-  #open(resuming) {
-    this.#setState(resuming ? "reconnecting" : "connecting");
+  /** @param {WebSocket} socket */
+  #hello(socket) {
+    /** @type {Message} */
+    const hello = { type: "hello", version: PROTOCOL_VERSION, ...this.first };
+    this.first = {};
+    if (this.resumeToken) hello.resume = this.resumeToken;
+    if (this.password) hello.password = this.password;
+    if (this.identity) hello.identity = this.identity;
+    socket.send(JSON.stringify(hello));
+    this.said.add(socket);
+  }
+
+  #socket() {
     const socket = new this.WebSocketClass(this.url);
     this.socket = socket;
     socket.addEventListener("open", () => {
-      /** @type {Message} */
-      const hello = { type: "hello", version: PROTOCOL_VERSION };
-      if (this.resumeToken) hello.resume = this.resumeToken;
-      if (this.password) hello.password = this.password;
-      if (this.identity) hello.identity = this.identity;
-      socket.send(JSON.stringify(hello));
+      if (this.wanted && socket === this.socket) this.#hello(socket);
     });
     socket.addEventListener("message", (event) => this.#receive(event.data));
     socket.addEventListener("close", (event) => {
       if (socket !== this.socket) return;
       this.socket = null;
-      if (this.stopped) return;
-      if (FINAL_CODES.has(event.code)) {
+      if (this.stopped || !this.wanted) return; // a preconnected socket: connect opens another
+      if (FINAL_CODES.has(event.code) && this.said.has(socket)) {
         this.stopped = true;
         this.#setState("closed", event.code);
         return;
       }
       this.#setState("reconnecting", event.code);
-      this.retryTimer = setTimeout(() => this.#open(true), this.retryMs);
+      this.retryTimer = setTimeout(() => {
+        this.#setState("reconnecting");
+        this.#socket();
+      }, this.retryMs);
       this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
     });
   }
