@@ -10,7 +10,14 @@ from playwright.sync_api import Browser, Page, expect
 from conclave.meetings.service import MeetingDraft
 from conclave.store.records import Meeting
 from tests.media.conftest import Site
-from tests.support.room import CALL_SECONDS, in_call, join, media_flowing, total_frames
+from tests.support.room import (
+    CALL_SECONDS,
+    in_call,
+    join,
+    media_flowing,
+    total_frames,
+    video_streams,
+)
 from tests.support.web import PASSWORD
 
 TIMEOUT_MS = CALL_SECONDS * 1000
@@ -52,6 +59,28 @@ def test_three_participants_see_and_hear_each_other(site: Site, browser: Browser
     expect(people).to_have_count(3)
     expect(people.filter(has_text="Ivan")).to_contain_text("microphone on")
     expect(host.locator("#grid figure")).to_have_count(3)
+
+
+def test_a_shared_screen_reaches_the_other_side(site: Site, browser: Browser) -> None:
+    meeting = _meeting(site, "off", "ivan")
+    host, ivan = site.person(browser, "hannah"), site.person(browser, "ivan")
+    for page in (host, ivan):
+        join(page, site.server.base_url, meeting.id)
+    for page in (host, ivan):
+        in_call(page, 2)
+    assert video_streams(ivan, 1) == 1  # the camera
+    host.get_by_role("button", name="Share screen").click()
+    expect(host.get_by_role("button", name="Share screen")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    screen = ivan.locator('#grid figure[data-pid$=":screen"]')
+    expect(screen).to_contain_text("Hannah", timeout=TIMEOUT_MS)
+    assert video_streams(ivan, 2) == 2  # camera and screen, both decrypted and decoded
+    expect(ivan.locator("#people li").filter(has_text="Hannah")).to_contain_text(
+        "shares the screen"
+    )
+    host.get_by_role("button", name="Share screen").click()  # stop sharing
+    expect(screen).to_have_count(0, timeout=TIMEOUT_MS)
 
 
 def test_lobby_admit_and_deny(site: Site, browser: Browser) -> None:

@@ -60,6 +60,27 @@ async () => {
 """
 
 
+# Polls until the page decodes video from `streams` remote video streams over all its
+# connections (a camera and a shared screen are two), or the deadline passes; the count.
+VIDEO_STREAMS = """
+async ([streams, seconds]) => {
+  const deadline = performance.now() + seconds * 1000;
+  let decoding = 0;
+  while (performance.now() < deadline) {
+    decoding = 0;
+    for (const pc of window.__pcs.filter(pc => pc.connectionState === "connected")) {
+      (await pc.getStats()).forEach(r => {
+        if (r.type === "inbound-rtp" && r.kind === "video" && r.framesDecoded > 0) decoding += 1;
+      });
+    }
+    if (decoding >= streams) return decoding;
+    await new Promise(resolve => setTimeout(resolve, 200));
+  }
+  return decoding;
+}
+"""
+
+
 def open_room(page: Page, base_url: str, meeting_id: str) -> None:
     page.goto(f"{base_url}/m/{meeting_id}/join")
     expect(page.locator("#prejoin")).to_be_visible()
@@ -106,3 +127,9 @@ def sends_opus_dtx(page: Page, connections: int) -> bool:
     return len(lines) == connections and all(
         "usedtx=1" in (line or "").split(";") for line in lines
     )
+
+
+def video_streams(page: Page, streams: int) -> int:
+    """Remote video streams the page decodes (waits up to CALL_SECONDS for ``streams``)."""
+    decoding: int = page.evaluate(VIDEO_STREAMS, [streams, CALL_SECONDS])
+    return decoding
