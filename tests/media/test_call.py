@@ -81,6 +81,12 @@ def test_a_shared_screen_reaches_the_other_side(site: Site, browser: Browser) ->
     )
     host.get_by_role("button", name="Share screen").click()  # stop sharing
     expect(screen).to_have_count(0, timeout=TIMEOUT_MS)
+    # Now Ivan shares, on the connection's screen transceiver that Hannah's share added.
+    ivan.get_by_role("button", name="Share screen").click()
+    expect(host.locator('#grid figure[data-pid$=":screen"]')).to_contain_text(
+        "Ivan", timeout=TIMEOUT_MS
+    )
+    assert video_streams(host, 2) == 2
 
 
 def test_lobby_admit_and_deny(site: Site, browser: Browser) -> None:

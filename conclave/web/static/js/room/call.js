@@ -3,9 +3,13 @@
  * The call: one RTCPeerConnection per remote participant (P2P for two, a mesh for more),
  * negotiated with the perfect-negotiation pattern over the signaling client. No DOM here.
  *
- * Every connection carries three transceivers in a fixed order, so both sides agree on
- * what each one is without extra signaling: 0 microphone, 1 camera, 2 screen share.
- * Turning media on or off replaces the sender's track (no renegotiation).
+ * Every connection starts with two transceivers in a fixed order, so both sides agree on
+ * what each one is without extra signaling: 0 microphone, 1 camera. The first one to share
+ * a screen adds a third (renegotiation); both sides then send their screens on it, and
+ * any further one (two people starting to share at the same moment) is a screen too.
+ * Turning media on or off replaces the sender's track (no renegotiation). Each transceiver
+ * costs every description call and, with E2EE, two frame transforms: joining is faster
+ * without one that is rarely used.
  *
  * Frame transforms (end-to-end encryption) plug in through `hooks.sender(sender, kind)`
  * and `hooks.receiver(receiver, kind, pid)`, called once for every sender and receiver.
@@ -20,6 +24,13 @@ import { askingForDtx } from "./dtx.js";
 /** @typedef {"audio" | "camera" | "screen"} SlotKind */
 /** @type {SlotKind[]} */
 export const SLOTS = ["audio", "camera", "screen"];
+/** The transceivers every direct connection starts with. @type {SlotKind[]} */
+const FIRST_SLOTS = ["audio", "camera"];
+
+/** The slot of the transceiver at `index`. @param {number} index @returns {SlotKind} */
+function slotAt(index) {
+  return SLOTS[Math.min(index, SLOTS.length - 1)];
+}
 
 /**
  * @typedef {object} Hooks
@@ -156,7 +167,7 @@ export async function prepareOffer({ hooks = {} }) {
   await prepareCertificate();
   const pc = new RTCPeerConnection(connectionConfig([], "all", false));
   try {
-    for (const kind of SLOTS) {
+    for (const kind of FIRST_SLOTS) {
       const transceiver = pc.addTransceiver(kind === "audio" ? "audio" : "video", { direction: "sendrecv" });
       if (kind !== "audio") preferVp8(transceiver);
       hooks.sender?.(transceiver.sender, kind);
@@ -240,6 +251,8 @@ class Peer {
     /** Messages of this peer, handled in order. @type {Promise<void>} */
     this.queue = Promise.resolve();
     this.closed = false;
+    /** Transceivers that have their transforms and local track. @type {WeakSet<RTCRtpTransceiver>} */
+    this.ready = new WeakSet();
     this.pc = spare || new RTCPeerConnection(connectionConfig(call.iceServers, call.iceTransportPolicy, call.encodedStreams));
     this.pc.addEventListener("negotiationneeded", () => this.#offer());
     this.pc.addEventListener("icecandidate", ({ candidate }) => {
@@ -252,16 +265,19 @@ class Peer {
       call.dispatchEvent(new CustomEvent("peerstate", { detail: { pid, state } }));
     });
     if (spare) {
-      this.pc.getTransceivers().forEach((transceiver, index) => this.#adopt(transceiver, SLOTS[index]));
+      this.pc.getTransceivers().forEach((transceiver, index) => this.#adopt(transceiver, slotAt(index)));
       if (!offered) this.call.signal(pid, { description: this.pc.localDescription?.toJSON() });
     } else if (initiator) {
-      for (const kind of SLOTS) {
-        const transceiver = this.pc.addTransceiver(kind === "audio" ? "audio" : "video", {
-          direction: "sendrecv",
-        });
-        this.#prepare(transceiver, kind);
-      }
+      for (const kind of FIRST_SLOTS) this.#add(kind);
     }
+    if (initiator && call.local.screen) this.#add("screen"); // we share already
+  }
+
+  /** A new transceiver of ours for `kind` (sending and receiving). @param {SlotKind} kind */
+  #add(kind) {
+    const transceiver = this.pc.addTransceiver(kind === "audio" ? "audio" : "video", { direction: "sendrecv" });
+    this.#prepare(transceiver, kind);
+    return transceiver;
   }
 
   /**
@@ -281,6 +297,7 @@ class Peer {
    * @param {SlotKind} kind
    */
   #adopt(transceiver, kind) {
+    this.ready.add(transceiver);
     this.call.hooks.receiver?.(transceiver.receiver, kind, this.pid);
     const track = this.call.local[kind];
     if (track) transceiver.sender.replaceTrack(track).catch(() => {});
@@ -296,7 +313,7 @@ class Peer {
    * @param {MediaStreamTrack | null} track
    */
   async setTrack(kind, track) {
-    const transceiver = this.transceiver(kind);
+    const transceiver = this.transceiver(kind) || (track && kind === "screen" ? this.#add(kind) : null);
     if (transceiver) await transceiver.sender.replaceTrack(track);
   }
 
@@ -321,13 +338,14 @@ class Peer {
           description.type === "offer" && (this.makingOffer || this.pc.signalingState !== "stable");
         this.ignoreOffer = !this.polite && collision;
         if (this.ignoreOffer) return;
-        const fresh = this.pc.getTransceivers().length === 0;
         await this.pc.setRemoteDescription(askingForDtx(description)); // Opus DTX: see dtx.js
         if (description.type === "offer") {
-          if (fresh) {
-            this.pc.getTransceivers().forEach((t, index) => this.#prepare(t, SLOTS[index]));
-          }
+          // Transceivers the offer brought (all on the first one, a screen later): their
+          // transforms before the answer, or Chromium would not run received frames through them.
+          this.pc.getTransceivers().forEach((t, index) => this.ready.has(t) || this.#prepare(t, slotAt(index)));
           await this.pc.setLocalDescription();
+          // We share a screen, and this connection has no transceiver for it yet.
+          if (this.call.local.screen && !this.transceiver("screen")) this.#add("screen");
           this.call.signal(this.pid, { description: this.pc.localDescription?.toJSON() });
         }
       } else if (candidate) {
@@ -345,8 +363,8 @@ class Peer {
   /** @param {RTCTrackEvent} event */
   #track(event) {
     const index = this.pc.getTransceivers().indexOf(event.transceiver);
-    const kind = SLOTS[index];
-    if (!kind) return;
+    if (index < 0) return;
+    const kind = slotAt(index);
     this.call.dispatchEvent(
       new CustomEvent("track", { detail: { pid: this.pid, kind, track: event.track } }),
     );
