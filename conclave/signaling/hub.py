@@ -53,6 +53,7 @@ log = logging.getLogger("conclave.signaling")
 # "Join"; so a socket may wait this long for hello, and a session may keep this many waiting.
 HELLO_SECONDS = 600.0
 MAX_WAITING_PER_SESSION = 4
+MAX_WAITING = 2000  # in all: beyond, pages open their socket on the click, as before
 SESSION_FRESH_SECONDS = 10.0  # the session checked at the upgrade is checked again after this
 IDLE_SECONDS = 25.0  # no message, not even a pong, for this long: the client is gone
 MAX_STRIKES = 5  # malformed messages tolerated before the connection is closed
@@ -119,6 +120,7 @@ class Hub:
         self._uid_key = hmac.new(services.secret, b"conclave uid", hashlib.sha256).digest()
         self._uids: dict[str, int] = {}
         self._waiting: dict[int, int] = {}  # session id -> sockets that wait for hello
+        self._waiting_in_all = 0
 
     # -- connection lifecycle --------------------------------------------------------
     async def run(self, websocket: WebSocket, entry: Entry) -> None:
@@ -185,14 +187,16 @@ class Hub:
 
     async def _receive_hello(self, websocket: WebSocket, session_id: int) -> p.ClientHello | None:
         waiting = self._waiting.get(session_id, 0)
-        if waiting >= MAX_WAITING_PER_SESSION:
-            text = "Too many connections of this session wait for hello."
+        if waiting >= MAX_WAITING_PER_SESSION or self._waiting_in_all >= MAX_WAITING:
+            text = "Too many connections wait for hello."
             await _refuse(websocket, CloseCode.RATE_LIMITED, "rate_limited", text)
             return None
         self._waiting[session_id] = waiting + 1
+        self._waiting_in_all += 1
         try:
             return await self._read_hello(websocket)
         finally:
+            self._waiting_in_all -= 1
             left = self._waiting[session_id] - 1
             if left:
                 self._waiting[session_id] = left

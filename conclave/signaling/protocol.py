@@ -76,10 +76,27 @@ class _ClientModel(BaseModel):
 
 
 class HelloOffer(_ClientModel):
-    """The offer of a connection the client made before it knew who is in the room."""
+    """The offer of a connection the client made before it knew who is in the room. The
+    server relays it as a ``signal``, so it is bounded like one (MAX_SIGNAL_BYTES)."""
 
     type: Literal["offer"]
     sdp: str = Field(min_length=1, max_length=MAX_SDP_CHARS)
+
+    @field_validator("sdp")
+    @classmethod
+    def _fits_a_signal(cls, sdp: str) -> str:
+        try:
+            size = len(_compact({"description": {"type": "offer", "sdp": sdp}}).encode())
+        except UnicodeEncodeError:  # a lone surrogate
+            message = "The offer should be valid Unicode"
+            raise PydanticCustomError("offer_not_text", message) from None
+        if size > MAX_SIGNAL_BYTES:
+            raise PydanticCustomError(
+                "offer_too_large",
+                "The offer should fit a signal of at most {limit} bytes",
+                {"limit": MAX_SIGNAL_BYTES},
+            )
+        return sdp
 
 
 class HelloMedia(_ClientModel):

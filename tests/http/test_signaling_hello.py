@@ -103,6 +103,24 @@ def test_a_socket_may_wait_for_hello_but_a_session_keeps_only_a_few_waiting(
         assert later.until("welcome")["host"] is True
 
 
+def test_the_server_keeps_only_so_many_sockets_waiting_in_all(
+    room: Meeting,
+    host: User,
+    meeting: MeetingRecord,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(hub, "MAX_WAITING", 2)
+    ivan = services.accounts.by_username("ivan")
+    with (
+        room.connect(host, meeting.id),
+        room.connect(ivan, meeting.id),
+        room.connect(ivan, meeting.id) as third,  # another session of Ivan's
+    ):
+        assert third.until("error")["code"] == "rate_limited"
+        assert third.closed_with() == 4029
+
+
 def test_a_late_hello_is_refused_once_the_user_signed_out(
     room: Meeting,
     host: User,

@@ -144,6 +144,13 @@ BAD: list[tuple[str | bytes, str, str]] = [
         "hello.offer.sdp: String should have at least 1 character",
     ),
     (
+        '{"type": "hello", "version": 1, "offer": {"type": "offer", "sdp": "'
+        + "a" * 33_000
+        + '"}}',
+        "invalid",
+        "hello.offer.sdp: The offer should fit a signal of at most 32768 bytes",
+    ),
+    (
         '{"type": "hello", "version": 1, "media": {"mic": "on"}}',
         "invalid",
         "hello.media.mic: Input should be a valid boolean",

@@ -313,8 +313,15 @@ class Peer {
    * @param {MediaStreamTrack | null} track
    */
   async setTrack(kind, track) {
-    const transceiver = this.transceiver(kind) || (track && kind === "screen" ? this.#add(kind) : null);
-    if (transceiver) await transceiver.sender.replaceTrack(track);
+    if (kind !== "screen") {
+      await this.transceiver(kind)?.sender.replaceTrack(track);
+      return;
+    }
+    // Every screen transceiver: two when both sides began sharing at the same moment.
+    const screens = this.pc.getTransceivers().slice(FIRST_SLOTS.length);
+    // None yet: add one, but not before the first two exist (an answer on its way adds it).
+    if (screens.length === 0 && track && this.pc.getTransceivers().length === FIRST_SLOTS.length) screens.push(this.#add(kind));
+    await Promise.all(screens.map((transceiver) => transceiver.sender.replaceTrack(track)));
   }
 
   async #offer() {

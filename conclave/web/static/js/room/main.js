@@ -63,6 +63,8 @@ class Room {
     this.screens = new Map();
     /** The first connection, prepared on the pre-join screen (call.js `prepareOffer`). @type {Promise<RTCPeerConnection | null> | null} */
     this.spare = null;
+    /** The prepared connection whose offer went with hello. @type {RTCPeerConnection | null} */
+    this.offered = null;
     this.spareWithDevices = false;
     /** @type {{sealed: string, item: HTMLElement, until: number}[]} */
     this.pendingChat = [];
@@ -186,6 +188,7 @@ class Room {
     // in the room together with the news that we are here (docs/protocol.md).
     const spare = await this.spare;
     const offer = spare ? await preparedOffer(spare) : undefined;
+    this.offered = offer ? spare : null; // not made again from now on (#published)
     signaling.connect({ media: { mic: Boolean(this.media.audio), cam: Boolean(this.media.camera) }, offer });
   }
 
@@ -327,7 +330,11 @@ class Room {
     this.call = this.#makeCall(m.media_mode, spare);
     // The first stay: offers first (the worker sends nothing before it has a key), the
     // keys are made while they travel.
-    for (const person of m.participants) if (this.call instanceof Call) this.call.connect(person.pid, person.pid === m.offer_to);
+    // The prepared connection goes to whoever the server gave its offer (then first), else
+    // to the first of the others, with its offer sent now.
+    const first = m.participants.find((/** @type {any} */ p) => p.pid === m.offer_to);
+    const order = first ? [first, ...m.participants.filter((/** @type {any} */ p) => p !== first)] : m.participants;
+    for (const person of order) if (this.call instanceof Call) this.call.connect(person.pid, person === first && spare === this.offered);
     if (this.call instanceof Call) this.call.releaseSpare();
     if (spare) this.#keys((e2ee) => e2ee.start(m.you, m.uid));
     this.stage.tile(m.you, this.name, true);
@@ -433,7 +440,8 @@ class Room {
   /** @param {{pid: string, kind: string, track: MediaStreamTrack}} detail */
   #onTrack({ pid, kind, track }) {
     // A newcomer's offer may come just before the news that it joined: its tile, named then.
-    if (kind !== "screen" && !this.stage.tiles.has(pid)) this.stage.tile(pid, this.people.people.get(pid)?.name ?? "");
+    const direct = this.call instanceof Call && this.call.peers.has(pid);
+    if (direct && kind !== "screen" && !this.stage.tiles.has(pid)) this.stage.tile(pid, this.people.people.get(pid)?.name ?? "");
     if (kind === "audio") this.stage.playAudio(pid, track);
     else if (kind === "camera") this.stage.showVideo(pid, track);
     else {
@@ -451,7 +459,7 @@ class Room {
   async #published(kind, track) {
     // Until camera or microphone are allowed, Chromium names this machine's addresses only
     // by mDNS names: once they are, the prepared connection is made again with real ones.
-    if (track && !this.selfPid && this.spare && !this.spareWithDevices) {
+    if (track && !this.selfPid && this.spare && !this.spareWithDevices && !this.signaling?.wanted) {
       this.spareWithDevices = true;
       this.#prepareSpare();
     }

@@ -87,8 +87,10 @@ export class SignalingClient extends EventTarget {
   /** Leave on purpose: tell the server, then stop reconnecting. */
   leave() {
     this.stopped = true;
+    this.wanted = false; // a socket still connecting must not say hello any more
     clearTimeout(this.retryTimer);
     this.send({ type: "leave" });
+    if (this.socket && !this.said.has(this.socket)) this.socket.close();
     this.#setState("closed", 1000);
   }
 
@@ -108,9 +110,13 @@ export class SignalingClient extends EventTarget {
     const socket = new this.WebSocketClass(this.url);
     this.socket = socket;
     socket.addEventListener("open", () => {
-      if (this.wanted && socket === this.socket) this.#hello(socket);
+      if (this.wanted && !this.stopped && socket === this.socket) this.#hello(socket);
     });
-    socket.addEventListener("message", (event) => this.#receive(event.data));
+    socket.addEventListener("message", (event) => {
+      // Only the current socket, once it said hello: a preconnected one may be refused or
+      // time out (ten minutes) without the user having asked for anything.
+      if (socket === this.socket && this.said.has(socket)) this.#receive(event.data);
+    });
     socket.addEventListener("close", (event) => {
       if (socket !== this.socket) return;
       this.socket = null;
