@@ -24,13 +24,28 @@ export const VP8_DELTA_FRAME_CLEAR = 3;
  */
 
 /**
- * How many leading bytes of this frame travel in the clear.
- * @param {EncodedFrameLike} frame
- * @param {number} length  the frame's size in bytes
+ * The clear bytes of one stream's frames. Whether the stream is VP8 is read from the
+ * metadata of its key frames only: a codec changes only with a key frame, and
+ * `getMetadata()` builds a whole dictionary per call (measurable at 700 frames a second).
  */
-export function clearLength(frame, length) {
-  if (frame.type === undefined) return 0;
-  const mime = frame.getMetadata?.().mimeType;
-  if (mime && mime.toLowerCase() !== "video/vp8") return 0;
-  return Math.min(length, frame.type === "key" ? VP8_KEY_FRAME_CLEAR : VP8_DELTA_FRAME_CLEAR);
+export class StreamFraming {
+  constructor() {
+    /** The stream's video is VP8 (undefined: not known yet). @type {boolean | undefined} */
+    this.vp8 = undefined;
+  }
+
+  /**
+   * How many leading bytes of this frame travel in the clear.
+   * @param {EncodedFrameLike} frame
+   * @param {number} length  the frame's size in bytes
+   */
+  clearLength(frame, length) {
+    if (frame.type === undefined) return 0; // audio
+    if (frame.type === "key" || this.vp8 === undefined) {
+      const mime = frame.getMetadata?.().mimeType;
+      this.vp8 = !mime || mime.toLowerCase() === "video/vp8";
+    }
+    if (!this.vp8) return 0;
+    return Math.min(length, frame.type === "key" ? VP8_KEY_FRAME_CLEAR : VP8_DELTA_FRAME_CLEAR);
+  }
 }

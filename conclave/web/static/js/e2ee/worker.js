@@ -26,7 +26,7 @@
  */
 import { SFrameContext, SFrameError, kidAt } from "./sframe.js";
 import { KeyRing } from "./keyring.js";
-import { clearLength } from "./framing.js";
+import { StreamFraming } from "./framing.js";
 
 const SUITE = 4;
 const STATS_MS = 1000;
@@ -104,6 +104,7 @@ function ignore() {}
 async function sendLoop(readable, writable) {
   const reader = readable.getReader();
   const writer = writable.getWriter();
+  const framing = new StreamFraming();
   for (;;) {
     const { value: frame, done } = await reader.read();
     if (done) return;
@@ -112,7 +113,7 @@ async function sendLoop(readable, writable) {
       if (!sender) continue; // no key yet: send nothing rather than plaintext
       const bytes = new Uint8Array(data);
       try {
-        frame.data = (await sender.encryptFrame(bytes, clearLength(frame, bytes.length))).buffer;
+        frame.data = (await sender.encryptFrame(bytes, framing.clearLength(frame, bytes.length))).buffer;
       } catch {
         continue; // counter exhausted, or a key replaced mid-frame: drop the frame
       }
@@ -262,6 +263,7 @@ function sweep() {
 async function receiveLoop(readable, writable, pid) {
   const reader = readable.getReader();
   const receiver = new Receiver(pid, writable.getWriter());
+  const framing = new StreamFraming();
   try {
     for (;;) {
       const { value: frame, done } = await reader.read();
@@ -272,7 +274,7 @@ async function receiveLoop(readable, writable, pid) {
         continue;
       }
       const bytes = new Uint8Array(data);
-      const clear = clearLength(frame, bytes.length);
+      const clear = framing.clearLength(frame, bytes.length);
       if (receiver.held.length !== 0 && receiver.holds(bytes, clear)) {
         receiver.hold(frame, bytes, clear);
         continue;
