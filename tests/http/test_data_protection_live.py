@@ -25,19 +25,6 @@ def room(services: Services) -> Iterator[Meeting]:
         yield meeting
 
 
-@pytest.fixture
-def host(services: Services) -> User:
-    return make_user(services, "hannah")
-
-
-@pytest.fixture
-def meeting(services: Services, host: User) -> MeetingRecord:
-    record = services.meetings.create(host, MeetingDraft("Stand-up", None, None, "off", None))
-    make_user(services, "ivan")
-    services.invitations.invite_member(host, record.id, "ivan")
-    return record
-
-
 def _on(room: Meeting) -> Browser:
     """A browser on the running app (same hub as the WebSockets)."""
     browser = Browser.__new__(Browser)

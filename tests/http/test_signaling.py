@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,25 +23,6 @@ from conclave.store.records import User
 from tests.conftest import FakeClock
 from tests.support.web import make_user
 from tests.support.ws import Meeting, running
-
-
-@pytest.fixture
-def room(services: Services) -> Iterator[Meeting]:
-    with running(services) as meeting:
-        yield meeting
-
-
-@pytest.fixture
-def host(services: Services) -> User:
-    return make_user(services, "hannah")
-
-
-@pytest.fixture
-def meeting(services: Services, host: User) -> MeetingRecord:
-    record = services.meetings.create(host, MeetingDraft("Stand-up", None, None, "guests", None))
-    make_user(services, "ivan")
-    services.invitations.invite_member(host, record.id, "ivan")
-    return record
 
 
 def _guest(services: Services, host: User, meeting: MeetingRecord) -> User:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -20,25 +19,6 @@ from tests.support.web import make_user
 from tests.support.ws import Meeting, running
 
 SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"
-
-
-@pytest.fixture
-def room(services: Services) -> Iterator[Meeting]:
-    with running(services) as meeting:
-        yield meeting
-
-
-@pytest.fixture
-def host(services: Services) -> User:
-    return make_user(services, "hannah")
-
-
-@pytest.fixture
-def meeting(services: Services, host: User) -> MeetingRecord:
-    record = services.meetings.create(host, MeetingDraft("Stand-up", None, None, "off", None))
-    make_user(services, "ivan")
-    services.invitations.invite_member(host, record.id, "ivan")
-    return record
 
 
 def test_the_offer_in_hello_reaches_the_host_ahead_of_the_news(
