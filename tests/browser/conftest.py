@@ -1,8 +1,8 @@
 """Fixtures for tests that drive Debian's Chromium against a real ``conclave serve``.
 
 ``browser`` is module-scoped, not session-scoped: Playwright's sync API allows one live
-instance per process, and other modules (test_sframe_js.py here, tests/media) start their
-own; a session-wide one would still be running when they do and make them fail.
+instance per process, and other modules (tests/media) start their own; a session-wide one
+would still be running when they do and make them fail.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, BrowserContext, expect
 
 from tests.support.chromium import EXPECT_TIMEOUT_MS, chromium, new_context
 from tests.support.server import RunningServer, running_server
+from tests.support.static_site import BLANK, Pages, static_site
 
 NewPerson = Callable[..., BrowserContext]
 LOG_TAIL = 20_000  # characters of the server log shown with a failure
@@ -33,6 +34,20 @@ def expect_timeout() -> Iterator[None]:
 def browser() -> Iterator[Browser]:
     with chromium() as launched:
         yield launched
+
+
+@pytest.fixture(scope="module")
+def static_pages() -> Pages:
+    """Extra pages next to the static directory (a module overrides this for its own)."""
+    return BLANK
+
+
+@pytest.fixture(scope="module")
+def static_origin(static_pages: Pages) -> Iterator[str]:
+    """Conclave's static directory and ``static_pages`` on 127.0.0.1, for the ES modules
+    on their own (tests/support/static_site.py)."""
+    with static_site(static_pages) as url:
+        yield url
 
 
 @pytest.fixture

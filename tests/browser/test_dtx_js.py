@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.support.static_site import static_site
+from tests.support.static_site import fresh_page
 
 pytestmark = pytest.mark.browser
 
-BLANK = {"/": ("text/html", b"<!doctype html><title>dtx tests</title>")}
 WAIT_MS = 20_000  # a deadline for conditions, not a sleep
 
 WITH_DTX = """async (sdp) => (await import("/js/room/dtx.js")).withOpusDtx(sdp)"""
@@ -97,21 +96,10 @@ SENT = """async (waitMs) => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def origin() -> Iterator[str]:
-    with static_site(BLANK) as url:
-        yield url
-
-
 @pytest.fixture
-def page(browser: Browser, origin: str) -> Iterator[Page]:
-    context = browser.new_context()
-    try:
-        opened = context.new_page()
-        opened.goto(f"{origin}/")
+def page(browser: Browser, static_origin: str) -> Iterator[Page]:
+    with fresh_page(browser, static_origin) as opened:
         yield opened
-    finally:
-        context.close()
 
 
 def test_chromiums_offer_gets_usedtx_on_its_opus_line_only(page: Page) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.support.static_site import static_site
+from tests.support.static_site import fresh_page
 
 pytestmark = pytest.mark.browser
 
@@ -109,26 +109,11 @@ SETUP_JS = """async () => {
 }"""
 
 
-BLANK = {"/": ("text/html", b"<!doctype html><title>frame worker tests</title>")}
-
-
-@pytest.fixture(scope="module")
-def origin() -> Iterator[str]:
-    with static_site(BLANK) as url:
-        yield url
-
-
 @pytest.fixture
-def page(browser: Browser, origin: str) -> Iterator[Page]:
+def page(browser: Browser, static_origin: str) -> Iterator[Page]:
     """A fresh page with its own frame worker."""
-    context = browser.new_context()
-    try:
-        opened = context.new_page()
-        opened.goto(f"{origin}/")
-        opened.evaluate(SETUP_JS)
+    with fresh_page(browser, static_origin, SETUP_JS) as opened:
         yield opened
-    finally:
-        context.close()
 
 
 def _until(page: Page, pid: str, check: str, act: str = "") -> dict[str, Any]:

@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from conclave.e2ee import sframe
-from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS
-from tests.support.static_site import static_site
+from tests.support.static_site import Pages, fresh_page
 
 pytestmark = pytest.mark.browser
 
@@ -105,26 +104,15 @@ def _header_id(v: dict[str, Any]) -> str:
 
 
 @pytest.fixture(scope="module")
-def origin() -> Iterator[str]:
-    with static_site(PAGES) as url:
-        yield url
+def static_pages() -> Pages:
+    return PAGES
 
 
 @pytest.fixture(scope="module")
-def page(origin: str) -> Iterator[Page]:
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(f"Debian's Chromium is not installed at {CHROMIUM} (apt install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            opened = browser.new_page()
-            opened.goto(f"{origin}/")
-            opened.evaluate(SETUP_JS)
-            yield opened
-        finally:
-            browser.close()
+def page(browser: Browser, static_origin: str) -> Iterator[Page]:
+    """One page for the whole module (hundreds of vectors)."""
+    with fresh_page(browser, static_origin, SETUP_JS) as opened:
+        yield opened
 
 
 # --- RFC 9605 test vectors ----------------------------------------------------

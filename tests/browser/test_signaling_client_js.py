@@ -15,11 +15,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.support.static_site import static_site
+from tests.support.static_site import fresh_page
 
 pytestmark = pytest.mark.browser
 
-BLANK = {"/": ("text/html", b"<!doctype html><title>signaling client tests</title>")}
 WAIT_MS = 10_000  # a deadline for conditions, not a sleep
 
 # window.t: the sockets the client made (each records what was sent and whether it was
@@ -67,22 +66,10 @@ UNTIL_SOCKETS = """async ([count, ms]) => {
 FIRST = {"media": {"mic": True, "cam": False}, "offer": {"type": "offer", "sdp": "v=0"}}
 
 
-@pytest.fixture(scope="module")
-def origin() -> Iterator[str]:
-    with static_site(BLANK) as url:
-        yield url
-
-
 @pytest.fixture
-def page(browser: Browser, origin: str) -> Iterator[Page]:
-    context = browser.new_context()
-    try:
-        opened = context.new_page()
-        opened.goto(f"{origin}/")
-        opened.evaluate(SETUP)
+def page(browser: Browser, static_origin: str) -> Iterator[Page]:
+    with fresh_page(browser, static_origin, SETUP) as opened:
         yield opened
-    finally:
-        context.close()
 
 
 def _sockets(page: Page) -> list[dict[str, Any]]:

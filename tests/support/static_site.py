@@ -12,9 +12,12 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, ClassVar
 
+from playwright.sync_api import Browser, Page
+
 STATIC = Path(__file__).resolve().parents[2] / "conclave" / "web" / "static"
 
 Pages = dict[str, tuple[str, bytes]]  # path -> (content type, body)
+BLANK: Pages = {"/": ("text/html", b"<!doctype html><title>Conclave module tests</title>")}
 
 
 class _Handler(SimpleHTTPRequestHandler):
@@ -56,3 +59,18 @@ def static_site(pages: Pages) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextmanager
+def fresh_page(browser: Browser, origin: str, setup: str | None = None) -> Iterator[Page]:
+    """A page in a new browser context (a fresh profile) on ``origin``'s ``/``, with the
+    script ``setup`` evaluated there; the context is closed after the block."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{origin}/")
+        if setup is not None:
+            page.evaluate(setup)
+        yield page
+    finally:
+        context.close()
