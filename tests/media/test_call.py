@@ -14,6 +14,7 @@ from tests.support.room import (
     CALL_SECONDS,
     in_call,
     join,
+    join_all,
     media_flowing,
     total_frames,
     video_streams,
@@ -35,11 +36,7 @@ def _meeting(site: Site, lobby: str = "off", *members: str) -> Meeting:
 
 def _three(site: Site, browser: Browser, meeting: Meeting) -> list[Page]:
     pages = [site.person(browser, name) for name in ("hannah", "ivan", "jana")]
-    for page in pages:
-        join(page, site.server.base_url, meeting.id)
-        expect(page.locator("#call")).to_be_visible(timeout=TIMEOUT_MS)
-    for page in pages:
-        in_call(page, 3)
+    join_all(pages, site.server.base_url, meeting.id)
     return pages
 
 
@@ -64,10 +61,7 @@ def test_three_participants_see_and_hear_each_other(site: Site, browser: Browser
 def test_a_shared_screen_reaches_the_other_side(site: Site, browser: Browser) -> None:
     meeting = _meeting(site, "off", "ivan")
     host, ivan = site.person(browser, "hannah"), site.person(browser, "ivan")
-    for page in (host, ivan):
-        join(page, site.server.base_url, meeting.id)
-    for page in (host, ivan):
-        in_call(page, 2)
+    join_all((host, ivan), site.server.base_url, meeting.id)
     assert video_streams(ivan, 1) == 1  # the camera
     host.get_by_role("button", name="Share screen").click()
     expect(host.get_by_role("button", name="Share screen")).to_have_attribute(
@@ -128,10 +122,7 @@ def test_host_removes_a_participant_who_cannot_come_back(site: Site, browser: Br
 def test_chat_reaches_everyone_and_is_stored_nowhere(site: Site, browser: Browser) -> None:
     meeting = _meeting(site, "off", "ivan", "jana")
     pages = [site.person(browser, name) for name in ("hannah", "ivan", "jana")]
-    for page in pages:
-        join(page, site.server.base_url, meeting.id, media=False)
-    for page in pages:
-        in_call(page, 3)
+    join_all(pages, site.server.base_url, meeting.id, media=False)
     secret = f"the launch code is {secrets.token_hex(8)}"
     sender = pages[1]
     sender.get_by_role("button", name="Chat").click()

@@ -25,6 +25,7 @@ from tests.support.room import (
     CALL_SECONDS,
     in_call,
     join,
+    join_all,
     media_flowing,
     sends_opus_dtx,
     total_frames,
@@ -62,10 +63,7 @@ def test_three_participants_decrypt_each_other_and_share_one_code(
 ) -> None:
     meeting = _meeting(site, "ivan", "jana")
     pages = [site.person(browser, name) for name in ("hannah", "ivan", "jana")]
-    for page in pages:
-        join(page, site.server.base_url, meeting.id)
-    for page in pages:
-        in_call(page, 3)
+    join_all(pages, site.server.base_url, meeting.id)
     for page in pages:
         seen = media_flowing(page, 2)
         assert all(s["frames"] > 0 and s["audio"] > 0 for s in seen), seen
@@ -107,10 +105,7 @@ def test_receivers_tell_key_frames_from_delta_frames_in_encrypted_video(
     picture). The tag travels in the clear, authenticated, so the counts are right."""
     meeting = _meeting(site, "ivan")
     host, ivan = site.person(browser, "hannah"), site.person(browser, "ivan")
-    for page in (host, ivan):
-        join(page, site.server.base_url, meeting.id)
-    for page in (host, ivan):
-        in_call(page, 2)
+    join_all((host, ivan), site.server.base_url, meeting.id)
     seen = ivan.evaluate(VIDEO_FRAMES, CALL_SECONDS)
     assert seen["decoded"] >= 90, seen
     # A call starts with a key frame and sends more only when asked; 90 frames are 3 s.
@@ -136,10 +131,7 @@ def test_participant_without_the_key_decodes_nothing(site: Site, browser: Browse
     host, ivan = site.person(browser, "hannah"), site.person(browser, "ivan")
     jana = site.person(browser, "jana")
     jana.route_web_socket(re.compile(r".*/ws/meetings/.*"), _drop_keys)
-    for page in (host, ivan, jana):
-        join(page, site.server.base_url, meeting.id)
-    for page in (host, ivan, jana):
-        in_call(page, 3)
+    join_all((host, ivan, jana), site.server.base_url, meeting.id)
     # Those with keys see and hear everyone, Jana included (she sends her key)...
     seen = media_flowing(host, 2)
     assert all(s["frames"] > 0 for s in seen), seen
@@ -209,10 +201,7 @@ def test_a_server_substituting_a_key_changes_the_security_code(
         re.compile(r".*/ws/meetings/.*"),
         lambda route: _substitute_identity(route, meeting.id, "Hannah"),
     )
-    for page in (host, ivan, jana):
-        join(page, site.server.base_url, meeting.id)
-    for page in (host, ivan, jana):
-        in_call(page, 3)
+    join_all((host, ivan, jana), site.server.base_url, meeting.id)
     for page in (host, ivan, jana):  # every hello has been processed: the codes are final
         expect(page.locator("#people [data-e2ee]")).to_have_count(2, timeout=TIMEOUT_MS)
         expect(page.locator('#people [data-e2ee="waiting"]')).to_have_count(0, timeout=TIMEOUT_MS)
@@ -259,10 +248,7 @@ def _removal(site: Site, browser: Browser, *, sfu: bool = False) -> None:
     host = site.person(browser, "hannah")
     ivan = site.person(browser, "ivan", capture_and_tap)
     jana = site.person(browser, "jana", capture)
-    for page in (host, ivan, jana):
-        join(page, site.server.base_url, meeting.id)
-    for page in (host, ivan, jana):
-        in_call(page, 3)
+    join_all((host, ivan, jana), site.server.base_url, meeting.id)
     if sfu:
         expect(ivan.locator("#media-mode")).to_have_text("Through the media server")
     _wait_for(jana, "() => window.__keys.length >= 2")

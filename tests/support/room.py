@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from playwright.sync_api import Page, expect
@@ -100,6 +101,14 @@ def join(
         page.get_by_label("Meeting password").fill(password)
     page.get_by_label("I have read the privacy notice.").check()
     page.get_by_role("button", name="Join").click()
+
+
+def join_all(pages: Sequence[Page], base_url: str, meeting_id: str, *, media: bool = True) -> None:
+    """Everyone joins, one after the other, and each page shows all of them in the call."""
+    for page in pages:
+        join(page, base_url, meeting_id, media=media)
+    for page in pages:
+        in_call(page, len(pages))
 
 
 def in_call(page: Page, participants: int) -> None:
