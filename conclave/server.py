@@ -33,15 +33,15 @@ log = logging.getLogger("conclave.server")
 #   the compressor's state cost about 50 kB per connection.
 # - No WebSocket-level pings: the protocol's own ping every 10 s keeps the connection alive
 #   and the hub closes a client that sent nothing for 25 s.
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
-MMAP_THRESHOLD_BYTES = 128 * 1024
-
 SIGNALING_WEBSOCKET: dict[str, Any] = {
     "ws": SignalingWebSocketProtocol,
     "ws_per_message_deflate": False,
     "ws_ping_interval": None,
     "ws_max_size": 256 * 1024,
 }
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (see _fixed_mmap_threshold)
+MMAP_THRESHOLD_BYTES = 128 * 1024
 
 
 def serve(settings: Settings) -> None:

@@ -70,7 +70,7 @@ export class Call extends EventTarget {
     if (this.peers.has(pid)) return;
     const spare = this.spare;
     this.spare = null;
-    this.#create(pid, true, spare, offered && spare !== null);
+    this.#create(pid, true, spare, offered);
   }
 
   /** Close the prepared connection if no `connect` used it. */
@@ -168,9 +168,7 @@ export async function prepareOffer({ hooks = {} }) {
   const pc = new RTCPeerConnection(connectionConfig([], "all", false));
   try {
     for (const kind of FIRST_SLOTS) {
-      const transceiver = pc.addTransceiver(kind === "audio" ? "audio" : "video", { direction: "sendrecv" });
-      if (kind !== "audio") preferVp8(transceiver);
-      hooks.sender?.(transceiver.sender, kind);
+      const transceiver = addSlot(pc, kind, hooks);
       // Chromium sends received frames through a transform only if the receiver had one
       // before the offer was set; the peer's own replaces it when the peer is known.
       hooks.receiver?.(transceiver.receiver, kind, "");
@@ -181,6 +179,25 @@ export async function prepareOffer({ hooks = {} }) {
     pc.close();
     throw error;
   }
+}
+
+/**
+ * A transceiver of `pc` for a slot: VP8 first for video, the sender's frame transform on.
+ * @param {RTCPeerConnection} pc
+ * @param {SlotKind} kind
+ * @param {Hooks} hooks
+ * @param {RTCRtpTransceiverInit} [init]
+ */
+export function addSlot(pc, kind, hooks, init = { direction: "sendrecv" }) {
+  const transceiver = pc.addTransceiver(kind === "audio" ? "audio" : "video", init);
+  equipSender(transceiver, kind, hooks);
+  return transceiver;
+}
+
+/** @param {RTCRtpTransceiver} transceiver @param {SlotKind} kind @param {Hooks} hooks */
+function equipSender(transceiver, kind, hooks) {
+  if (kind !== "audio") preferVp8(transceiver);
+  hooks.sender?.(transceiver.sender, kind);
 }
 
 /**
@@ -275,8 +292,8 @@ class Peer {
 
   /** A new transceiver of ours for `kind` (sending and receiving). @param {SlotKind} kind */
   #add(kind) {
-    const transceiver = this.pc.addTransceiver(kind === "audio" ? "audio" : "video", { direction: "sendrecv" });
-    this.#prepare(transceiver, kind);
+    const transceiver = addSlot(this.pc, kind, this.call.hooks);
+    this.#adopt(transceiver, kind);
     return transceiver;
   }
 
@@ -286,8 +303,7 @@ class Peer {
    */
   #prepare(transceiver, kind) {
     if (transceiver.direction !== "sendrecv") transceiver.direction = "sendrecv";
-    if (kind !== "audio") preferVp8(transceiver);
-    this.call.hooks.sender?.(transceiver.sender, kind);
+    equipSender(transceiver, kind, this.call.hooks);
     this.#adopt(transceiver, kind);
   }
 
@@ -388,7 +404,7 @@ class Peer {
  * (e2ee/framing.js); H.264's packetiser would need more of the frame. So video prefers VP8.
  * @param {RTCRtpTransceiver} transceiver
  */
-export function preferVp8(transceiver) {
+function preferVp8(transceiver) {
   if (!transceiver.setCodecPreferences) return;
   vp8First ??= vp8FirstOrder();
   if (!vp8First) return;

@@ -193,14 +193,11 @@ class Room {
   }
 
   /**
-   * Queue key work (nothing without E2EE, unless `always`): in order, beside the inbox.
-   * @param {(e2ee: E2EE) => Promise<unknown>} task
-   * @param {boolean} [always]  run it without E2EE too (it must not use its argument then)
+   * Queue key work: in order of arrival, beside the inbox (without E2EE it is next to nothing).
+   * @param {() => Promise<unknown> | undefined} task
    */
-  #keys(task, always = false) {
-    const e2ee = this.e2ee;
-    if (!e2ee && !always) return Promise.resolve();
-    const run = this.keyWork.then(() => task(/** @type {E2EE} */ (e2ee))).catch((error) => console.warn(error));
+  #keys(task) {
+    const run = this.keyWork.then(task).catch((error) => console.warn(error));
     this.keyWork = run;
     return run;
   }
@@ -231,7 +228,7 @@ class Room {
         break;
       case "participant_joined":
         this.#addPerson(m.participant);
-        this.#keys((e2ee) => e2ee.addPeer(m.participant.pid, m.participant.uid, true));
+        this.#keys(() => this.e2ee?.addPeer(m.participant.pid, m.participant.uid, true));
         this.#notice(t("joined", { name: m.participant.name }));
         break;
       case "participant_updated":
@@ -239,20 +236,20 @@ class Room {
         break;
       case "participant_left":
         this.#removePerson(m.pid);
-        this.#keys((e2ee) => e2ee.removePeer(m.pid));
+        this.#keys(() => this.e2ee?.removePeer(m.pid));
         break;
       case "lobby_waiting":
         this.people.showLobby(m.entries);
         break;
       case "signal":
-        if (m.payload.e2ee) this.#keys((e2ee) => e2ee.receive(m.from, m.payload.e2ee));
+        if (m.payload.e2ee) this.#keys(() => this.e2ee?.receive(m.from, m.payload.e2ee));
         // Not awaited: each connection orders its own offers, answers and candidates
         // (perfect negotiation), and key messages need not wait for a description.
         else if (this.call instanceof Call) this.call.receive(m.from, m.payload);
         break;
       case "chat":
         // After the key messages that came before it; the inbox waits (chat order).
-        await this.#keys(() => this.#receiveChat(m), true);
+        await this.#keys(() => this.#receiveChat(m));
         break;
       case "chat_cleared":
         this.chat.clear();
@@ -326,23 +323,22 @@ class Room {
     this.#setHost(m.host);
     const spare = await this.#takeSpare(m.media_mode === "p2p" && m.participants.length > 0);
     // Back after reconnecting (no spare then): this stay's key before any new connection.
-    if (!spare) await this.#keys((e2ee) => e2ee.start(m.you, m.uid));
+    if (!spare) await this.#keys(() => this.e2ee?.start(m.you, m.uid));
     this.call = this.#makeCall(m.media_mode, spare);
-    // The first stay: offers first (the worker sends nothing before it has a key), the
-    // keys are made while they travel.
-    // The prepared connection goes to whoever the server gave its offer (then first), else
-    // to the first of the others, with its offer sent now.
+    // The first stay: offers first (the worker sends nothing before it has a key), the keys
+    // are made while they travel. The prepared connection goes to whoever the server gave
+    // its offer (then first), else to the first of the others, with its offer sent now.
     const first = m.participants.find((/** @type {any} */ p) => p.pid === m.offer_to);
     const order = first ? [first, ...m.participants.filter((/** @type {any} */ p) => p !== first)] : m.participants;
     for (const person of order) if (this.call instanceof Call) this.call.connect(person.pid, person === first && spare === this.offered);
     if (this.call instanceof Call) this.call.releaseSpare();
-    if (spare) this.#keys((e2ee) => e2ee.start(m.you, m.uid));
+    if (spare) this.#keys(() => this.e2ee?.start(m.you, m.uid));
     this.stage.tile(m.you, this.name, true);
     this.stage.showVideo(m.you, this.media.camera);
     this.people.upsert(this.#selfInfo());
     for (const person of m.participants) {
       this.#addPerson(person);
-      this.#keys((e2ee) => e2ee.addPeer(person.pid, person.uid, false));
+      this.#keys(() => this.e2ee?.addPeer(person.pid, person.uid, false));
     }
     if (this.call instanceof SfuCall) await this.call.start();
     this.#showE2EE();

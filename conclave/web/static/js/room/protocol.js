@@ -127,10 +127,7 @@ export class SignalingClient extends EventTarget {
         return;
       }
       this.#setState("reconnecting", event.code);
-      this.retryTimer = setTimeout(() => {
-        this.#setState("reconnecting");
-        this.#socket();
-      }, this.retryMs);
+      this.retryTimer = setTimeout(() => this.#socket(), this.retryMs);
       this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
     });
   }

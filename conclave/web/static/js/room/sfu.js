@@ -12,7 +12,7 @@
  * Server messages it takes (`receive`): `sfu_answer`, `sfu_offer` {sdp, streams}, and
  * `sfu_restart` (the SFU lost the meeting: publish again on new connections).
  */
-import { SLOTS, connectionConfig, preferVp8 } from "./call.js";
+import { SLOTS, addSlot, connectionConfig } from "./call.js";
 import { askingForDtx } from "./dtx.js";
 
 /** @typedef {import("./call.js").SlotKind} SlotKind */
@@ -67,9 +67,7 @@ export class SfuCall extends EventTarget {
       /** @type {RTCRtpTransceiverInit} */
       const init = { direction: "sendonly" };
       if (kind === "camera" && this.options.simulcast) init.sendEncodings = CAMERA_LAYERS;
-      const transceiver = pc.addTransceiver(kind === "audio" ? "audio" : "video", init);
-      if (kind !== "audio") preferVp8(transceiver);
-      this.hooks.sender?.(transceiver.sender, kind);
+      const transceiver = addSlot(pc, kind, this.hooks, init);
       const track = this.local[kind];
       if (track) await transceiver.sender.replaceTrack(track);
     }
