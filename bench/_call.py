@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,7 +148,7 @@ class CallFailed(RuntimeError):
 class CallRun:
     e2ee: bool
     join: dict[str, float | None]
-    variant: str = ""  # "E2EE on", "E2EE off", or "pass-through" (js.PASS_THROUGH_WORKER)
+    variant: str = ""  # "E2EE on", "E2EE off", or a name in js.SUBSTITUTE_WORKERS
     window: float = 0.0
     cpu: Usage | None = None
     before: list[dict[str, Any]] = field(default_factory=list)
@@ -162,17 +163,17 @@ def run_call(
     window: float,
     settle: float,
     tap: bool = False,
-    pass_through: bool = False,
+    substitute: str = "",
 ) -> CallRun:
     """Hannah and Ivan join and see each other; Jana joins (timed); then, if ``window``,
     the CPU of all Chromium processes over a fixed window once media has settled. A new
-    browser for every call, so that its CPU time is the call's alone. ``pass_through``
-    serves js.PASS_THROUGH_WORKER in place of the frame worker (E2EE site only)."""
+    browser for every call, so that its CPU time is the call's alone. ``substitute`` names
+    a worker of js.SUBSTITUTE_WORKERS served in place of the frame worker (E2EE site only)."""
     browser = launch(playwright)
     pages: list[Page] = []
     try:
-        run = _call(site, browser, pages, window=window, settle=settle, tap=tap, bare=pass_through)
-        run.variant = "pass-through" if pass_through else site.label.strip()
+        run = _call(site, browser, pages, window=window, settle=settle, tap=tap, worker=substitute)
+        run.variant = substitute or site.label.strip()
         return run
     except Exception as error:  # any failure: report what the pages saw
         seen = {}
@@ -192,8 +193,11 @@ def _serve_tap(route: Route) -> None:
     route.fulfill(status=200, content_type="text/javascript", body=body)
 
 
-def _serve_pass_through(route: Route) -> None:
-    route.fulfill(status=200, content_type="text/javascript", body=js.PASS_THROUGH_WORKER)
+def _serving(body: str) -> Callable[[Route], None]:
+    def serve(route: Route) -> None:
+        route.fulfill(status=200, content_type="text/javascript", body=body)
+
+    return serve
 
 
 def _require_media(page: Page, peers: int, who: str) -> None:
@@ -210,15 +214,16 @@ def _call(
     window: float,
     settle: float,
     tap: bool,
-    bare: bool,
+    worker: str,
 ) -> CallRun:
     scripts = (js.TAP_PAGE,) if tap else ()
     for name in NAMES:
         pages.append(person(browser, site, name, scripts))
         if tap:
             pages[-1].context.route("**/static/js/e2ee/bench-tap-*.js", _serve_tap)
-        if bare:
-            pages[-1].context.route("**/static/js/e2ee/worker.js", _serve_pass_through)
+        if worker:
+            serve = _serving(js.SUBSTITUTE_WORKERS[worker])
+            pages[-1].context.route("**/static/js/e2ee/worker.js", serve)
     for page in pages[:2]:
         join(page, site.server.base_url, site.meeting_id)
     for page, name in zip(pages[:2], NAMES, strict=False):

@@ -286,25 +286,42 @@ self.addEventListener = (type, listener, ...rest) => {
 };
 """
 
-# Served in place of the frame worker for the "pass-through" calls of bench.e2ee: every
-# frame goes through an RTCRtpScriptTransform and a worker that reads it and writes it on,
-# in the same shape as the real worker (a read/write loop per stream, no TransformStream),
-# but unchanged (no copy, no SFrame): what any frame transform costs.
-PASS_THROUGH_WORKER = """
+# Frame workers served in place of the real one for the comparison calls of bench.e2ee,
+# each in the real worker's shape (an RTCRtpScriptTransform with a read/write loop per
+# stream, no TransformStream):
+# - "pass-through": every frame written on unchanged, its bytes never read: what having
+#   frame transforms at all costs;
+# - "WebCrypto floor": every frame's bytes read and given to one crypto.subtle AES-GCM call
+#   (fixed key and nonce, result dropped), the frame written on unchanged: the least any
+#   frame encryption with WebCrypto does (one call per frame), without SFrame.
+_SUBSTITUTE = """
+const ignore = () => {};
+const key = crypto.subtle.importKey("raw", new Uint8Array(16), "AES-GCM", false, ["encrypt"]);
+const params = {name: "AES-GCM", iv: new Uint8Array(12)};
 self.addEventListener("rtctransform", async (event) => {
   const {readable, writable} = event.transformer;
   const reader = readable.getReader();
   const writer = writable.getWriter();
-  const ignore = () => {};
+  const aes = await key;
   try {
     for (;;) {
       const {value, done} = await reader.read();
       if (done) return;
+      STEP
       writer.write(value).catch(ignore);
     }
   } catch {}
 });
 """
+SUBSTITUTE_WORKERS = {
+    "pass-through": _SUBSTITUTE.replace("STEP", ""),
+    "WebCrypto floor": _SUBSTITUTE.replace(
+        "STEP",
+        "const bytes = new Uint8Array(value.data);\n"
+        "      if (bytes.length) await crypto.subtle.encrypt(params, aes, bytes);\n"
+        "      value.data = bytes.buffer;",
+    ),
+}
 
 TAP_WORKER = 'import "./bench-tap-patch.js";\nimport "./worker.js";\n'
 

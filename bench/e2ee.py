@@ -10,9 +10,11 @@ Chromium per call; the room chooses its media mode as shipped (with Janus availa
 third participant moves it to the SFU) and the report says which. Figures (issue 4):
 
 - browser CPU: utime + stime of every Chromium process over a fixed window once all three
-  decode each other; the median per mode and the ratio (target <= 1.10); also per thread,
-  and for a third variant, "pass-through": the E2EE site with a frame worker that passes
-  frames on unchanged (what attaching any frame transform costs, without SFrame);
+  decode each other; the median per mode and the ratio (target <= 1.10); also per thread
+  (CPU and wake-ups), and for two more variants on the E2EE site with a stand-in frame
+  worker (js.SUBSTITUTE_WORKERS): "pass-through" passes frames on unchanged (what attaching
+  any frame transform costs), "WebCrypto floor" also reads each frame and makes one
+  AES-GCM call per frame (the least any frame encryption with WebCrypto costs);
 - per-frame SFrame encrypt and decrypt time (suite 4, `SFrameContext`/`SFrameReceiver` from
   the served sframe.js, in a module worker, one frame at a time as the frame worker does),
   median and p95, for audio-sized frames and for VP8 frames at 640x480 whose sizes are
@@ -24,7 +26,7 @@ third participant moves it to the SFU) and the report says which. Figures (issue
 Video health is printed next to the CPU (frames encoded, received and decoded, PLIs, frames
 the frame worker dropped): a call whose receivers stall decodes less and so costs less CPU.
 A call that does not come together is retried once and reported with what each page saw.
-Every wait has a deadline; with the defaults a run takes about 5 minutes on the 2 cores.
+Every wait has a deadline; with the defaults a run takes about 6 minutes on the 2 cores.
 Progress goes to stderr, figures to stdout.
 """
 
@@ -104,7 +106,15 @@ def _worker_cores(run: CallRun) -> float:
     return sum(v for k, v in run.cpu.by_thread.items() if "DedicatedWorker" in k) / run.window
 
 
-VARIANTS = ("E2EE on", "E2EE off", "pass-through")
+def _worker_wakeups(run: CallRun) -> float:
+    """How often per second the frame-worker threads were woken (voluntary switches)."""
+    assert run.cpu is not None
+    found = (v for k, v in run.cpu.wakeups_by_thread.items() if "DedicatedWorker" in k)
+    return sum(found) / run.window
+
+
+FLOOR = "WebCrypto floor"
+VARIANTS = ("E2EE on", "E2EE off", "pass-through", FLOOR)
 
 
 def report_cpu(runs: list[CallRun], seconds: float) -> float:
@@ -144,16 +154,18 @@ def report_cpu(runs: list[CallRun], seconds: float) -> float:
     print(
         f"  ratio on/off: {ratio:.3f}; target <= {CPU_TARGET:.2f}: {verdict(ratio <= CPU_TARGET)}"
     )
-    if "pass-through" in cores:
-        bare = cores["pass-through"]
+    if "pass-through" in cores and FLOOR in cores:
+        bare, floor = cores["pass-through"], cores[FLOOR]
         print(
-            f"  of the difference, frame transforms that only pass frames on: "
-            f"{bare - off:+.2f} cores (ratio {bare / off:.3f}); SFrame and the real worker "
-            f"on top of them: {on - bare:+.2f} cores"
+            f"  of the difference: frame transforms that only pass frames on "
+            f"{bare - off:+.2f} cores (ratio {bare / off:.3f}); reading each frame and one "
+            f"WebCrypto AES-GCM call per frame on top {floor - bare:+.2f} (ratio "
+            f"{floor / off:.3f}, the floor of any WebCrypto frame encryption); SFrame and the "
+            f"real worker on top of that {on - floor:+.2f} cores"
         )
     if stalls:
         print("  WARNING: a call's receivers decoded under 90% of the frames: the ratio is biased")
-    for variant in ("E2EE on", "pass-through"):
+    for variant in ("E2EE on", FLOOR, "pass-through"):
         mine = [r for r in runs if r.variant == variant and r.cpu]
         if not mine:
             continue
@@ -162,10 +174,12 @@ def report_cpu(runs: list[CallRun], seconds: float) -> float:
             sum(_rate(r, k) for k in ("encoded", "received", "audioPackets", "audioReceived"))
             for r in mine
         )
+        wakeups = statistics.median(_worker_wakeups(r) for r in mine)
         print(
             f"  frame-worker threads ({variant}): {worker:.2f} cores = "
             f"{worker / off * 100:.1f}% of the E2EE-off call; {through:.0f} frames/s through "
-            f"them, {worker / through * 1e6:.0f} us of worker-thread CPU per frame"
+            f"them, {worker / through * 1e6:.0f} us of worker-thread CPU and "
+            f"{wakeups / through:.2f} wake-ups per frame"
         )
     names = set(threads["E2EE on"]) | set(threads["E2EE off"])
     shown = [v for v in VARIANTS if v in threads]
@@ -275,10 +289,11 @@ def report_frames(
         worker = sum(v for k, v in threads.items() if "DedicatedWorker" in k)
         pool = sum(v for k, v in threads.items() if "ThreadPool" in k)
         rest = sum(threads.values()) - worker - pool
+        woken = sum(v for k, v in cpu.wakeups_by_thread.items() if "DedicatedWorker" in k)
         print(
-            f"    {label:<13} worker thread {worker / ops * 1e6:4.0f} us, thread pool "
-            f"(V8 GC, crypto) {pool / ops * 1e6:4.0f} us, other renderer threads "
-            f"{rest / ops * 1e6:4.0f} us"
+            f"    {label:<13} worker thread {worker / ops * 1e6:4.0f} us "
+            f"({woken / ops:.2f} wake-ups), thread pool (V8 GC, crypto) "
+            f"{pool / ops * 1e6:4.0f} us, other renderer threads {rest / ops * 1e6:4.0f} us"
         )
     return met
 
@@ -366,15 +381,15 @@ class _Calls:
         self.failures: list[CallFailed] = []
 
     def run(
-        self, e2ee: bool, *, window: float, settle: float, tap: bool = False, bare: bool = False
+        self, e2ee: bool, *, window: float, settle: float, tap: bool = False, worker: str = ""
     ) -> CallRun:
         site = self.sites[e2ee]
-        label = "pass-through" if bare else site.label
+        label = worker or site.label
         log(f"{label}: call" + (f" with a {window:.0f} s window" if window else ", join only"))
         for attempt in range(2):
             try:
                 return run_call(
-                    self.playwright, site, window=window, settle=settle, tap=tap, pass_through=bare
+                    self.playwright, site, window=window, settle=settle, tap=tap, substitute=worker
                 )
             except CallFailed as failure:
                 self.failures.append(failure)
@@ -413,12 +428,12 @@ def main(argv: list[str] | None = None) -> None:
         try:
             calls = _Calls(pw, sites)
             runs: list[CallRun] = []
-            order = [(True, False), (False, False), (True, True)]  # on, off, pass-through
+            order = [(True, ""), (False, ""), (True, "pass-through"), (True, FLOOR)]
             for index in range(args.repeats):  # the order rotates: drifts hit all alike
-                for e2ee, bare in order[index % 3 :] + order[: index % 3]:
-                    run = calls.run(e2ee, window=args.seconds, settle=args.settle, bare=bare)
+                for e2ee, worker in order[index % 4 :] + order[: index % 4]:
+                    run = calls.run(e2ee, window=args.seconds, settle=args.settle, worker=worker)
                     runs.append(run)
-            joins = [run for run in runs if run.variant != "pass-through"]
+            joins = [run for run in runs if run.variant in ("E2EE on", "E2EE off")]
             for _ in range(args.joins):
                 joins += [calls.run(e2ee, window=0, settle=0) for e2ee in (True, False)]
             tap: CallRun | None
