@@ -153,13 +153,18 @@ export class KeyManager {
 }
 
 /**
- * The security code: the same on every screen exactly when everybody holds the same set
- * of identity keys, i.e. nobody is in the middle. 30 digits in groups of five.
- * @param {string[]} identities  base64 SPKI of every participant, this browser's included
+ * The security code: the same on every screen exactly when everybody sees the same meeting
+ * with the same people holding the same identity keys, i.e. nobody is in the middle. Over
+ * the meeting and every participant's (uid, identity key), sorted, duplicates kept: two
+ * tabs of one person count twice, so a server in the middle of one pair of tabs cannot hide
+ * behind the other. 30 digits in groups of five.
+ * @param {string} meetingId
+ * @param {[string, string][]} members  [uid, base64 SPKI] of every participant, this browser's included
  */
-export async function securityCode(identities) {
-  const sorted = [...new Set(identities)].sort();
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(sorted.join("\n"))));
+export async function securityCode(meetingId, members) {
+  const lines = members.map(([uid, identity]) => `${uid} ${identity}`).sort();
+  const text = ["conclave security code v2", meetingId, ...lines].join("\n");
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
   const groups = [];
   for (let i = 0; i < 30; i += 5) {
     let value = 0n;

@@ -57,7 +57,12 @@ export class E2EE extends EventTarget {
     this.key = new Uint8Array(0);
     /** @type {Map<string, PeerKeys>} */
     this.peers = new Map();
-    this.chatRing = new KeyRing(SUITE, chatKey);
+    this.chatRing = new KeyRing(SUITE, { derive: chatKey });
+    /** Participants who left during this page's life: never taken in again (their pids are per connection). @type {Set<string>} */
+    this.gone = new Set();
+    /** Ids of the frame transforms, for relabelling a receiver. @type {WeakMap<RTCRtpReceiver, number>} */
+    this.endpointIds = new WeakMap();
+    this.nextEndpointId = 0;
     /** @type {SFrameContext | null} */
     this.chatSender = null;
     this.chatCounter = 0n;
@@ -85,6 +90,10 @@ export class E2EE extends EventTarget {
       sender: (/** @type {RTCRtpSender} */ sender, /** @type {string} */ kind) => this.#attach(sender, "send", "", kind),
       receiver: (/** @type {RTCRtpReceiver} */ receiver, /** @type {string} */ kind, /** @type {string} */ pid) =>
         this.#attach(receiver, "receive", pid, kind),
+      relabel: (/** @type {RTCRtpReceiver} */ receiver, /** @type {string} */ pid) => {
+        const id = this.endpointIds.get(receiver);
+        if (id !== undefined) this.worker.postMessage({ kind: "relabel", id, pid });
+      },
     };
   }
 
@@ -99,7 +108,9 @@ export class E2EE extends EventTarget {
     // Every stay gets a fresh ECDH key: the prepared one serves the first stay only.
     this.keys = await (this.ready ?? KeyManager.create(this.account, this.meetingId));
     this.ready = null;
-    for (const pid of this.peers.keys()) this.#forgetSender(pid);
+    // Nothing of the last stay is needed: keys now come wrapped for the new ephemeral key.
+    this.worker.postMessage({ kind: "reset" });
+    this.chatRing = new KeyRing(SUITE, { derive: chatKey });
     this.peers.clear();
     clearTimeout(this.switchTimer);
     this.pending = null;
@@ -114,11 +125,24 @@ export class E2EE extends EventTarget {
    * @param {boolean} joinedAfterUs  then everyone ratchets, so the newcomer cannot read the past
    */
   async addPeer(pid, uid, joinedAfterUs) {
-    if (!this.keys || this.peers.has(pid)) return;
+    if (!this.keys || this.peers.has(pid) || this.gone.has(pid)) return;
     this.peers.set(pid, { uid, identity: "", status: "waiting", verified: false, theyFail: false, received: 0, dropped: 0, failTicks: 0 });
-    if (joinedAfterUs) await this.#ratchet();
+    if (joinedAfterUs && this.pending) await this.#switchNow();
+    else if (joinedAfterUs) await this.#ratchet();
     this.signal(pid, { e2ee: await this.keys.hello(this.selfUid, this.selfPid) });
     this.#changed();
+  }
+
+  /**
+   * Someone joins while the fresh key after a leave waits for its switch: switch now. The
+   * old key's ratchet would be known to whoever left; the fresh key is new to the newcomer
+   * too (nothing was sent with it yet), and the others have it already.
+   */
+  async #switchNow() {
+    const { kid, key } = /** @type {{kid: number, key: Uint8Array}} */ (this.pending);
+    this.pending = null;
+    clearTimeout(this.switchTimer);
+    await this.#useKey(kid, key);
   }
 
   /** Move our key one ratchet step on; again if the key was replaced meanwhile (a leave). */
@@ -138,6 +162,7 @@ export class E2EE extends EventTarget {
    */
   async removePeer(pid) {
     if (!this.peers.delete(pid)) return;
+    this.gone.add(pid);
     this.keys?.forget(pid);
     this.#forgetSender(pid);
     const kid = randomKid();
@@ -200,14 +225,21 @@ export class E2EE extends EventTarget {
     await this.chatRing.add(wrapped.kid, key, from);
   }
 
-  /** Everyone agreed the code matches: remember these contacts as verified. */
-  async markVerified() {
+  /**
+   * Everyone agreed the code matches: remember these contacts as verified. `shown` is the
+   * code they compared; if the code has changed since (someone came in), nothing is marked.
+   * @param {string} shown
+   * @returns {Promise<boolean>}  whether they were marked
+   */
+  async markVerified(shown) {
+    if (shown !== this.code) return false;
     for (const peer of this.peers.values()) {
       if (peer.status !== "ok") continue;
       peer.verified = true;
       await pin(this.account, peer.uid, { identity: peer.identity, verified: true });
     }
     this.#changed();
+    return true;
   }
 
   /** @param {string} text */
@@ -221,12 +253,13 @@ export class E2EE extends EventTarget {
 
   /**
    * @param {string} text  what the server relayed
+   * @param {string} from  the pid the server says sent it: it opens only with that sender's key
    * @returns {Promise<string | null>}  null when it cannot be decrypted
    */
-  async decryptChat(text) {
+  async decryptChat(text, from) {
     if (!text.startsWith(CHAT_PREFIX)) return null;
     try {
-      const { plain } = await this.chatRing.decrypt(CHAT_METADATA, fromBase64(text.slice(CHAT_PREFIX.length)));
+      const plain = await this.chatRing.decrypt(from, CHAT_METADATA, fromBase64(text.slice(CHAT_PREFIX.length)));
       return new TextDecoder().decode(plain);
     } catch {
       return null;
@@ -272,8 +305,10 @@ export class E2EE extends EventTarget {
 
   async #refreshCode() {
     if (!this.keys) return;
-    const identities = [this.keys.identitySpki, ...[...this.peers.values()].map((p) => p.identity).filter(Boolean)];
-    this.code = await securityCode(identities);
+    /** @type {[string, string][]} */
+    const members = [[this.selfUid, this.keys.identitySpki]];
+    for (const peer of this.peers.values()) if (peer.identity) members.push([peer.uid, peer.identity]);
+    this.code = await securityCode(this.meetingId, members);
     this.#changed();
   }
 
@@ -284,13 +319,15 @@ export class E2EE extends EventTarget {
    * @param {string} kind
    */
   #attach(endpoint, side, pid, kind) {
+    const id = this.nextEndpointId++;
+    if (side === "receive") this.endpointIds.set(/** @type {RTCRtpReceiver} */ (endpoint), id);
     if (this.support === "script") {
       // @ts-ignore: RTCRtpScriptTransform is not in TypeScript's DOM library yet
-      endpoint.transform = new RTCRtpScriptTransform(this.worker, { side, pid, kind });
+      endpoint.transform = new RTCRtpScriptTransform(this.worker, { side, pid, kind, id });
     } else if (this.support === "streams") {
       // @ts-ignore: Chromium's older API
       const { readable, writable } = endpoint.createEncodedStreams();
-      this.worker.postMessage({ kind: "stream", side, pid, readable, writable }, [readable, writable]);
+      this.worker.postMessage({ kind: "stream", side, pid, id, readable, writable }, [readable, writable]);
     }
   }
 

@@ -32,7 +32,7 @@ import { ReplayWindow, REPLAY_WINDOW } from "./replay.js";
 
 export { REPLAY_WINDOW };
 
-/** @typedef {"malformed" | "unknown_kid" | "replay" | "auth"} RejectReason */
+/** @typedef {"malformed" | "unknown_kid" | "sender" | "replay" | "auth"} RejectReason */
 /** @typedef {Uint8Array<ArrayBuffer>} Bytes  what WebCrypto takes and returns */
 /** @typedef {number | bigint} U64  a KID or CTR: a Number below 2^53, a BigInt from there */
 /**

@@ -11,6 +11,9 @@
  * call is not lost. A frame still without a key when its hold ends is dropped and counted
  * as "unknown_kid", like any frame that does not decrypt.
  *
+ * A received frame opens only with a key of the participant its receiver carries (`pid`
+ * of the transform, changed by "relabel"): see keyring.js.
+ *
  * Per frame the worker reads the frame, encrypts or decrypts it into one new buffer
  * (sframe.js) and writes it on: no copy of its own, no BigInt, no closure.
  *
@@ -18,7 +21,9 @@
  *   {kind: "send-key", kid, key}              use this key for everything we send
  *   {kind: "receive-key", kid, key, pid}      a sender's key (ratchets are followed)
  *   {kind: "forget-sender", pid}              drop a departed sender's keys
- *   {kind: "stream", side, pid, readable, writable}   fallback pipes
+ *   {kind: "reset"}                           a new stay: forget every received key
+ *   {kind: "relabel", id, pid}                receiver `id` now carries `pid`'s frames (SFU)
+ *   {kind: "stream", side, pid, id, readable, writable}   fallback pipes
  *   {kind: "stats", id}                       report the stats now (with this id)
  * Messages to the page, every second and when asked: {kind: "stats", sent,
  *   received: {pid: n}, dropped: {pid: {reason: n}}, held: {pid: n}, id?}  (frames sent,
@@ -46,7 +51,7 @@ const SWEEP_MS = 100;
 let sender = null;
 /** How many send keys the page gave; the newest wins. */
 let sendKeys = 0;
-const ring = new KeyRing(SUITE);
+let ring = new KeyRing(SUITE);
 let sent = 0;
 /** Per sender (pid): frames decrypted, and dropped by reason. @type {Map<string, Tally>} */
 const tallies = new Map();
@@ -54,6 +59,8 @@ const tallies = new Map();
 let keyEpoch = 0;
 /** Receivers holding frames. @type {Set<Receiver>} */
 const holding = new Set();
+/** Receivers by the id the page gave their transform. @type {Map<number, Receiver>} */
+const receivers = new Map();
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let sweepTimer;
 
@@ -137,6 +144,12 @@ class Receiver {
     this.closed = false;
   }
 
+  /** The receiver carries another participant's frames now (the SFU reused it). @param {string} pid */
+  relabel(pid) {
+    this.pid = pid;
+    this.tally = tallyOf(pid);
+  }
+
   /** @param {EncodedFrame} frame */
   pass(frame) {
     this.tally.received += 1;
@@ -159,7 +172,7 @@ class Receiver {
     let reason = reasonOf(error);
     if (reason === "unknown_kid" && epoch !== keyEpoch) {
       try {
-        frame.data = await ring.decryptFrame(bytes, clear);
+        frame.data = await ring.decryptFrame(this.pid, bytes, clear);
         return this.pass(frame);
       } catch (again) {
         reason = reasonOf(again);
@@ -210,7 +223,7 @@ class Receiver {
       }
       let reason = "";
       try {
-        entry.frame.data = await ring.decryptFrame(entry.bytes, entry.clear);
+        entry.frame.data = await ring.decryptFrame(this.pid, entry.bytes, entry.clear);
       } catch (error) {
         reason = reasonOf(error);
       }
@@ -259,10 +272,12 @@ function sweep() {
 
 /**
  * @param {ReadableStream} readable @param {WritableStream} writable @param {string} pid
+ * @param {number | undefined} id
  */
-async function receiveLoop(readable, writable, pid) {
+async function receiveLoop(readable, writable, pid, id) {
   const reader = readable.getReader();
   const receiver = new Receiver(pid, writable.getWriter());
+  if (id !== undefined) receivers.set(id, receiver);
   const framing = new StreamFraming();
   try {
     for (;;) {
@@ -281,7 +296,7 @@ async function receiveLoop(readable, writable, pid) {
       }
       const epoch = keyEpoch;
       try {
-        frame.data = await ring.decryptFrame(bytes, clear);
+        frame.data = await ring.decryptFrame(receiver.pid, bytes, clear);
       } catch (error) {
         await receiver.failed(frame, bytes, clear, error, epoch);
         continue;
@@ -290,6 +305,7 @@ async function receiveLoop(readable, writable, pid) {
     }
   } finally {
     receiver.close();
+    if (id !== undefined && receivers.get(id) === receiver) receivers.delete(id);
   }
 }
 
@@ -298,9 +314,10 @@ async function receiveLoop(readable, writable, pid) {
  * @param {WritableStream} writable
  * @param {"send" | "receive"} side
  * @param {string} pid
+ * @param {number} [id]
  */
-function pipe(readable, writable, side, pid) {
-  const running = side === "send" ? sendLoop(readable, writable) : receiveLoop(readable, writable, pid);
+function pipe(readable, writable, side, pid, id) {
+  const running = side === "send" ? sendLoop(readable, writable) : receiveLoop(readable, writable, pid, id);
   running.catch(ignore); // the stream was closed or errored: the transceiver is gone
 }
 
@@ -316,15 +333,28 @@ async function route(event) {
       break;
     }
     case "receive-key":
-      await ring.add(m.kid, m.key, m.pid);
+      try {
+        await ring.add(m.kid, m.key, m.pid);
+      } catch {
+        break; // refused (keyring.js); the page refuses it too and shows the sender as invalid
+      }
       keyEpoch += 1;
       for (const receiver of holding) receiver.drain();
       break;
     case "forget-sender":
       ring.forget(m.pid);
       break;
+    case "reset":
+      ring = new KeyRing(SUITE);
+      keyEpoch += 1;
+      break;
+    case "relabel": {
+      const receiver = receivers.get(m.id);
+      if (receiver) receiver.relabel(m.pid);
+      break;
+    }
     case "stream":
-      pipe(m.readable, m.writable, m.side, m.pid);
+      pipe(m.readable, m.writable, m.side, m.pid, m.id);
       break;
     case "stats":
       self.postMessage({ ...stats(), id: m.id });
@@ -336,6 +366,6 @@ self.addEventListener("message", (event) => route(/** @type {MessageEvent} */ (e
 // @ts-ignore: rtctransform is not in TypeScript's worker library yet
 self.addEventListener("rtctransform", (/** @type {any} */ event) => {
   const { readable, writable, options } = event.transformer;
-  pipe(readable, writable, options.side, options.pid || "");
+  pipe(readable, writable, options.side, options.pid || "", options.id);
 });
 setInterval(() => self.postMessage(stats()), STATS_MS);

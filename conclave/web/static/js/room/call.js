@@ -36,6 +36,8 @@ function slotAt(index) {
  * @typedef {object} Hooks
  * @property {(sender: RTCRtpSender, kind: SlotKind) => void} [sender]
  * @property {(receiver: RTCRtpReceiver, kind: SlotKind, pid: string) => void} [receiver]
+ * @property {(receiver: RTCRtpReceiver, pid: string) => void} [relabel]  the receiver now
+ *   carries another participant's frames (the SFU reused it)
  */
 
 export class Call extends EventTarget {

@@ -66,7 +66,7 @@ class Room {
     /** The prepared connection whose offer went with hello. @type {RTCPeerConnection | null} */
     this.offered = null;
     this.spareWithDevices = false;
-    /** @type {{sealed: string, item: HTMLElement, until: number}[]} */
+    /** @type {{sealed: string, from: string, item: HTMLElement, until: number}[]} */
     this.pendingChat = [];
   }
 
@@ -82,7 +82,7 @@ class Room {
       return;
     }
     this.#prepare();
-    byId("codes-match").addEventListener("click", () => this.e2ee?.markVerified());
+    byId("codes-match").addEventListener("click", () => this.e2ee?.markVerified(byId("security-code").textContent || ""));
     this.devices.bind();
     byId("join-form").addEventListener("submit", (event) => {
       event.preventDefault();
@@ -296,9 +296,9 @@ class Room {
       this.chat.add(m, m.from === this.selfPid);
       return;
     }
-    const text = await this.e2ee.decryptChat(m.text);
+    const text = await this.e2ee.decryptChat(m.text, m.from);
     const item = this.chat.add({ ...m, text: text ?? t("decrypting") }, m.from === this.selfPid);
-    if (text === null) this.pendingChat.push({ sealed: m.text, item, until: Date.now() + PENDING_CHAT_MS });
+    if (text === null) this.pendingChat.push({ sealed: m.text, from: m.from, item, until: Date.now() + PENDING_CHAT_MS });
   }
 
   async #retryChat() {
@@ -306,7 +306,7 @@ class Room {
     const waiting = this.pendingChat;
     this.pendingChat = [];
     for (const entry of waiting) {
-      const text = await this.e2ee.decryptChat(entry.sealed);
+      const text = await this.e2ee.decryptChat(entry.sealed, entry.from);
       if (text !== null) this.chat.update(entry.item, text);
       else if (Date.now() > entry.until) this.chat.update(entry.item, t("undecryptable"));
       else this.pendingChat.push(entry);

@@ -121,6 +121,7 @@ export class SfuCall extends EventTarget {
       const kind = slotOf(stream);
       if (this.transformed.get(transceiver.receiver) !== stream.pid) {
         if (!this.transformed.has(transceiver.receiver)) this.hooks.receiver?.(transceiver.receiver, kind, stream.pid);
+        else this.hooks.relabel?.(transceiver.receiver, stream.pid); // its frames open only with that sender's keys
         this.transformed.set(transceiver.receiver, stream.pid);
       }
       const old = before.get(stream.mid);
