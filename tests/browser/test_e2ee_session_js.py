@@ -5,7 +5,9 @@ delivers every `signal` in order, and a test can make it lie as a malicious serv
 Checked here, without media: chat opens only as coming from its real sender; someone who
 was removed cannot read chat sent after a newcomer joined a moment later (the fresh key
 after a leave is used at once, not a ratchet of the key the removed one knew); the security
-code that people compared must still be the code when they confirm it.
+code that people compared must still be the code when they confirm it; "they cannot
+decrypt you" counts only when the participant sealed it, and only its latest; after a
+reconnect keys are agreed again.
 """
 
 from __future__ import annotations
@@ -30,9 +32,13 @@ SETUP_JS = """async () => {
   const outbox = [];
   window.t = {
     people,
+    sent: [],
     async make(pid) {
       // Sent from its current pid (a reconnect changes it), as the server relays it.
-      const signal = (to, payload) => outbox.push([e2ee.selfPid, to, payload]);
+      const signal = (to, payload) => {
+        outbox.push([e2ee.selfPid, to, payload]);
+        window.t.sent.push([e2ee.selfPid, to, payload]);  // what a server could record
+      };
       const e2ee = new E2EE({ account: pid, meetingId: "m1", signal });
       people.set(pid, e2ee);
       await e2ee.start(pid, pid);
@@ -132,3 +138,27 @@ def test_after_a_reconnect_keys_are_agreed_again_and_chat_opens_both_ways(page: 
                 [...bert.state().peers.values()].map((p) => p.status)];""",
     )
     assert seen == ["one", "two", "three", ["ok"]]
+
+
+def test_they_cannot_decrypt_you_counts_only_sealed_by_them_and_only_the_latest(
+    page: Page,
+) -> None:
+    """The server forges the status ("bert cannot decrypt anna"), and later replays Bert's
+    real one after Bert said he can decrypt again."""
+    seen = _run(
+        page,
+        """const anna = await t.make("anna"); const bert = await t.make("bert");
+        await t.meet("anna", "bert");
+        const peer = () => anna.state().peers.get("bert");
+        await anna.receive("bert", { type: "status", failing: true });  // forged, in the clear
+        const forged = [peer().theyFail, peer().status];
+        await bert.sendStatus("anna", true);
+        const recorded = t.sent[t.sent.length - 1][2].e2ee;
+        await t.settle();
+        const real = peer().theyFail;
+        await bert.sendStatus("anna", false);
+        await t.settle();
+        await anna.receive("bert", recorded);  // replayed
+        return [forged, real, peer().theyFail];""",
+    )
+    assert seen == [[False, "invalid"], True, False]

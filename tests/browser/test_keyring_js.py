@@ -175,3 +175,54 @@ def test_the_security_code_covers_meeting_people_and_every_tab(page: Page) -> No
     assert codes["honest"] != codes["otherMeeting"]
     assert codes["honest"] != codes["swapped"]  # whose key is whose counts too
     assert all(len(code.replace(" ", "")) == 30 for code in codes.values())
+
+
+def test_a_late_frame_under_an_older_step_never_retires_a_newer_key(page: Page) -> None:
+    """Two joins close together: the sender ratchets twice; a frame under the first step
+    (a retransmission, a paced key frame) arrives after frames under the second."""
+    seen = _run(
+        page,
+        """const ring = t.ring({ retireMs: 50 });
+        await ring.add(arg, t.keyOf(1), "A");
+        const step1 = await t.ratchetOf(1);
+        const { ratchet } = await import("/js/e2ee/derive.js");
+        const step2 = await ratchet(step1);
+        const newer = await t.open(ring, "A", await t.frame(step2, arg + 2, 0));
+        const late = await t.open(ring, "A", await t.frame(step1, arg + 1, 0));
+        const after = await t.untilRefused(ring, "A", step2, arg + 2, 1, 500);
+        return [newer, late, after];""",
+        KID,
+    )
+    assert seen == ["ok", "ok", "never"]
+
+
+def test_a_ratchet_step_of_an_old_chain_never_retires_the_fresh_key(page: Page) -> None:
+    """The sender ratcheted for a join, then someone left and it announced a fresh key; a
+    frame under the ratchet step arrives (sent in the second before the switch)."""
+    seen = _run(
+        page,
+        """const ring = t.ring({ retireMs: 50, announcedRetireMs: 100 });
+        await ring.add(arg.old, t.keyOf(1), "A");
+        await ring.add(arg.fresh, t.keyOf(2), "A");
+        const step = await t.open(ring, "A", await t.frame(await t.ratchetOf(1), arg.old + 1, 0));
+        const fresh = await t.untilRefused(ring, "A", 2, arg.fresh, 0, 500);
+        const old = await t.untilRefused(ring, "A", 1, arg.old, 0);
+        return [step, fresh, old];""",
+        {"old": KID, "fresh": FRESH},
+    )
+    assert seen == ["ok", "never", "unknown_kid"]
+
+
+def test_a_key_whose_sender_left_while_it_was_installed_opens_nothing(page: Page) -> None:
+    """A server relays a key message and, right behind it, the sender's departure."""
+    seen = _run(
+        page,
+        """const ring = t.ring();
+        const adding = ring.add(arg, t.keyOf(1), "A").then(() => "ok", (error) => error.name);
+        ring.forget("A");
+        const added = await adding;
+        return [added, await t.open(ring, "B", await t.frame(1, arg, 0)),
+                await t.open(ring, "A", await t.frame(1, arg, 1))];""",
+        KID,
+    )
+    assert seen == ["KeyRefused", "unknown_kid", "unknown_kid"]

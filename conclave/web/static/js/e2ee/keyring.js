@@ -9,10 +9,14 @@
  * it is said to come from (the stream it arrived on, the chat message's sender):
  * - a KID is one sender's: another sender's key message for it, or for a KID its chain may
  *   ratchet to, is refused (a participant cannot claim someone else's next key);
- * - a sender's older keys are retired once a newer one has taken over: RETIRE_MS after a
- *   frame under the newer key opened, or ANNOUNCED_RETIRE_MS after the newer key arrived
- *   (the sender switches to it within a second, docs/e2ee.md). Someone who left and kept
- *   the old keys cannot make frames or chat that a remaining participant accepts;
+ * - a sender's older keys are retired once a newer one has taken over: RETIRE_MS after the
+ *   first frame under the newer key opened, or ANNOUNCED_RETIRE_MS after the newer key
+ *   arrived (the sender switches to it within a second, docs/e2ee.md). Someone who left
+ *   and kept the old keys cannot make frames or chat that a remaining participant accepts.
+ *   "Newer" is by position, not by arrival: each key message that does not continue one of
+ *   the sender's chains starts a new chain, later than all before; a ratchet step is in
+ *   its chain, after the steps below it. A late frame under an older step still opens (the
+ *   step is followed), but never retires a key that is newer than it;
  * - a retired or forgotten key, and any key of a sender who left, is never installed
  *   again: a replayed key message would otherwise bring it back with a fresh replay window.
  *
@@ -40,7 +44,11 @@ export class KeyRefused extends Error {
   }
 }
 
-/** @typedef {{kids: number[], retiring: number}} Sender  kids in the order installed */
+/**
+ * A key and where it stands: its sender, its chain (the how-manieth fresh key of that
+ * sender) and whether a frame opened under it yet.
+ * @typedef {{pid: string, base: Uint8Array, chain: number, opened: boolean}} Entry
+ */
 
 export class KeyRing {
   /**
@@ -53,12 +61,12 @@ export class KeyRing {
     this.derive = derive;
     this.retireMs = retireMs;
     this.announcedRetireMs = announcedRetireMs;
-    /** Every KID installed or being installed, with its sender. @type {Map<number, {pid: string, base: Uint8Array}>} */
+    /** Every KID installed or being installed. @type {Map<number, Entry>} */
     this.chains = new Map();
     /** Keys being installed, by KID (from `add` or a ratchet followed). @type {Map<number, Promise<unknown>>} */
     this.installing = new Map();
-    /** @type {Map<string, Sender>} */
-    this.senders = new Map();
+    /** How many chains each sender started. @type {Map<string, number>} */
+    this.started = new Map();
     /** "pid kid" of every key retired or forgotten. @type {Set<string>} */
     this.spent = new Set();
     /** Senders who left. @type {Set<string>} */
@@ -79,9 +87,28 @@ export class KeyRing {
     }
     this.#check(kid, pid);
     if (this.chains.has(kid)) return;
-    this.chains.set(kid, { pid, base });
+    const entry = { pid, base, chain: this.#chainFor(kid, pid), opened: false };
+    this.chains.set(kid, entry);
     await this.#install(kid, (async () => this.receiver.addKey(kid, await this.derive(base)))());
-    this.#installed(pid, kid, this.announcedRetireMs);
+    if (this.gone.has(pid) || this.chains.get(kid) !== entry) {
+      this.receiver.removeKey(kid); // forgotten or retired while it was derived
+      throw new KeyRefused("a key of a participant who left");
+    }
+    this.#retireBelow(kid, this.announcedRetireMs);
+  }
+
+  /**
+   * The chain a key message's KID belongs to: the chain of the sender's key it continues
+   * (within the ratchet window), else a new one, later than all the sender's chains.
+   * @param {number} kid @param {string} pid
+   */
+  #chainFor(kid, pid) {
+    for (const [known, entry] of this.chains) {
+      if (entry.pid === pid && kid > known && kid - known <= RATCHET_WINDOW) return entry.chain;
+    }
+    const chain = (this.started.get(pid) ?? 0) + 1;
+    this.started.set(pid, chain);
+    return chain;
   }
 
   /** @param {number} kid @param {string} pid */
@@ -115,7 +142,6 @@ export class KeyRing {
     for (const [kid, entry] of [...this.chains]) {
       if (entry.pid === pid) this.#retire(kid, pid);
     }
-    this.senders.delete(pid);
   }
 
   /**
@@ -130,7 +156,7 @@ export class KeyRing {
     const kid = kidAt(data);
     const open = () => this.receiver.decrypt(metadata, data);
     const plain = this.#ready(kid, pid) ? await open() : await this.#unknown(/** @type {number} */ (kid), pid, open);
-    this.#opened(kid);
+    if (this.#firstOpen(kid)) this.#opened(/** @type {number} */ (kid));
     return plain;
   }
 
@@ -147,7 +173,8 @@ export class KeyRing {
     const opening = this.#ready(kid, pid)
       ? this.receiver.decryptFrame(frame, clear)
       : this.#unknown(/** @type {number} */ (kid), pid, () => this.receiver.decryptFrame(frame, clear));
-    return this.#retiring(kid) ? opening.then((plain) => (this.#opened(kid), plain)) : opening;
+    if (!this.#firstOpen(kid)) return opening;
+    return opening.then((plain) => (this.#opened(/** @type {number} */ (kid)), plain));
   }
 
   /**
@@ -160,27 +187,22 @@ export class KeyRing {
   #ready(kid, pid) {
     if (typeof kid !== "number" || kid < 0) return true;
     const chain = this.chains.get(kid);
-    if (chain && chain.pid !== pid) throw new SFrameError("sender", `KID ${kid} is another participant's key`);
+    if (!chain) return false; // no key, or one whose sender is gone: #unknown decides
+    if (chain.pid !== pid) throw new SFrameError("sender", `KID ${kid} is another participant's key`);
     return this.receiver.has(kid) && (this.installing.size === 0 || !this.installing.has(kid));
   }
 
-  /**
-   * Does a frame that opens under `kid` start the retirement of older keys (the first
-   * frame under a sender's newest key, while older ones are still there)?
-   * @param {number | bigint} kid
-   */
-  #retiring(kid) {
-    if (typeof kid !== "number") return false;
-    const sender = this.senders.get(this.chains.get(kid)?.pid ?? "");
-    if (!sender || sender.kids.length < 2 || sender.retiring === kid) return false;
-    return sender.kids[sender.kids.length - 1] === kid;
+  /** Is this (if it opens) the first frame under `kid`? @param {number | bigint} kid */
+  #firstOpen(kid) {
+    return typeof kid === "number" && this.chains.get(kid)?.opened === false;
   }
 
-  /** A frame under `kid` opened. @param {number | bigint} kid */
+  /** The first frame under `kid` opened: the keys it supersedes go soon. @param {number} kid */
   #opened(kid) {
-    if (!this.#retiring(kid)) return;
-    const pid = /** @type {{pid: string}} */ (this.chains.get(/** @type {number} */ (kid))).pid;
-    this.#retireBefore(pid, /** @type {number} */ (kid), this.retireMs);
+    const entry = this.chains.get(kid);
+    if (!entry || entry.opened) return;
+    entry.opened = true;
+    this.#retireBelow(kid, this.retireMs);
   }
 
   /**
@@ -204,7 +226,8 @@ export class KeyRing {
         break; // no chain of this sender reaches it
       }
       if (this.receiver.has(kid)) {
-        if (this.chains.get(kid)?.pid !== pid) throw new SFrameError("sender", `KID ${kid} is another participant's key`);
+        // A key without an entry is one whose sender left while it was installed.
+        if (this.chains.get(kid)?.pid !== pid) throw new SFrameError("sender", `KID ${kid} is not this participant's key`);
         return open();
       }
     }
@@ -228,8 +251,10 @@ export class KeyRing {
       await this.receiver.addKey(kid, await this.derive(base));
       try {
         const plain = await open();
-        this.chains.set(kid, { pid, base });
-        this.#installed(pid, kid, this.retireMs); // a frame opened under it already
+        // Forgotten, or the key it was followed from retired, while the frame was opened.
+        if (this.gone.has(pid) || !this.chains.has(known)) throw new KeyRefused("changed meanwhile");
+        this.chains.set(kid, { pid, base, chain: entry.chain, opened: true }); // a step of `known`'s chain
+        this.#retireBelow(kid, this.retireMs);
         return { plain };
       } catch {
         this.receiver.removeKey(kid);
@@ -239,29 +264,18 @@ export class KeyRing {
   }
 
   /**
-   * A key of `pid` is in; its older keys go `afterMs` later.
-   * @param {string} pid @param {number} kid @param {number} afterMs
+   * In `afterMs`, retire the keys of `kid`'s sender that `kid` supersedes: those of earlier
+   * chains, and the lower steps of its own chain (if `kid` is still there then).
+   * @param {number} kid @param {number} afterMs
    */
-  #installed(pid, kid, afterMs) {
-    if (this.gone.has(pid)) return;
-    let sender = this.senders.get(pid);
-    if (!sender) this.senders.set(pid, (sender = { kids: [], retiring: -1 }));
-    sender.kids.push(kid);
-    if (sender.kids.length > 1) this.#retireBefore(pid, kid, afterMs);
-  }
-
-  /**
-   * In `afterMs`, retire the keys `pid` installed before `kid` (if `kid` is still there).
-   * @param {string} pid @param {number} kid @param {number} afterMs
-   */
-  #retireBefore(pid, kid, afterMs) {
-    const sender = this.senders.get(pid);
-    if (sender && afterMs <= this.retireMs) sender.retiring = kid;
+  #retireBelow(kid, afterMs) {
     setTimeout(() => {
-      const now = this.senders.get(pid);
-      const at = now ? now.kids.indexOf(kid) : -1;
-      if (!now || at <= 0) return;
-      for (const old of now.kids.splice(0, at)) this.#retire(old, pid);
+      const newer = this.chains.get(kid);
+      if (!newer) return;
+      for (const [old, entry] of [...this.chains]) {
+        if (entry.pid !== newer.pid) continue;
+        if (entry.chain < newer.chain || (entry.chain === newer.chain && old < kid)) this.#retire(old, entry.pid);
+      }
     }, afterMs);
   }
 

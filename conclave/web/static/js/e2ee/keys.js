@@ -135,6 +135,40 @@ export class KeyManager {
   }
 
   /**
+   * Seal a small message (a `status`) for one participant under the pair's wrapping key,
+   * bound to its kind and its direction. Null before the key agreement.
+   * @param {string} selfPid @param {string} pid @param {string} kind @param {object} body
+   * @returns {Promise<{iv: string, data: string} | null>}
+   */
+  async seal(selfPid, pid, kind, body) {
+    const wrapKey = this.wrapKeys.get(pid);
+    if (!wrapKey) return null;
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const data = await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv, additionalData: encoder.encode(`${kind}\n${selfPid}>${pid}`) },
+      wrapKey,
+      encoder.encode(JSON.stringify(body)),
+    );
+    return { iv: toBase64(iv), data: toBase64(data) };
+  }
+
+  /**
+   * Open what `seal` made for us; throws if it does not verify, null before the key agreement.
+   * @param {string} selfPid @param {string} pid @param {string} kind @param {{iv: string, data: string}} sealed
+   * @returns {Promise<any>}
+   */
+  async open(selfPid, pid, kind, sealed) {
+    const wrapKey = this.wrapKeys.get(pid);
+    if (!wrapKey) return null;
+    const plain = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: fromBase64(sealed.iv), additionalData: encoder.encode(`${kind}\n${pid}>${selfPid}`) },
+      wrapKey,
+      fromBase64(sealed.data),
+    );
+    return JSON.parse(new TextDecoder().decode(plain));
+  }
+
+  /**
    * @param {string} selfPid
    * @param {string} pid
    * @param {WrappedKey} wrapped

@@ -24,7 +24,8 @@ const CHAT_METADATA = new TextEncoder().encode("chat");
 /**
  * @typedef {"waiting" | "ok" | "changed" | "invalid" | "failing"} PeerStatus
  * @typedef {{uid: string, identity: string, status: PeerStatus, verified: boolean,
- *            theyFail: boolean, received: number, dropped: number, failTicks: number}} PeerKeys
+ *            theyFail: boolean, received: number, dropped: number, failTicks: number,
+ *            statusSent: number, statusSeen: number}} PeerKeys
  */
 
 /** Which frame-transform API this browser has, or null (then it cannot join with E2EE). */
@@ -113,6 +114,7 @@ export class E2EE extends EventTarget {
     this.chatRing = new KeyRing(SUITE, { derive: chatKey });
     this.peers.clear();
     clearTimeout(this.switchTimer);
+    this.switchTimer = undefined;
     this.pending = null;
     await this.#useKey(randomKid(), crypto.getRandomValues(new Uint8Array(KEY_BYTES)));
     await this.#refreshCode();
@@ -126,7 +128,7 @@ export class E2EE extends EventTarget {
    */
   async addPeer(pid, uid, joinedAfterUs) {
     if (!this.keys || this.peers.has(pid) || this.gone.has(pid)) return;
-    this.peers.set(pid, { uid, identity: "", status: "waiting", verified: false, theyFail: false, received: 0, dropped: 0, failTicks: 0 });
+    this.peers.set(pid, { uid, identity: "", status: "waiting", verified: false, theyFail: false, received: 0, dropped: 0, failTicks: 0, statusSent: 0, statusSeen: 0 });
     if (joinedAfterUs && this.pending) await this.#switchNow();
     else if (joinedAfterUs) await this.#ratchet();
     this.signal(pid, { e2ee: await this.keys.hello(this.selfUid, this.selfPid) });
@@ -142,6 +144,7 @@ export class E2EE extends EventTarget {
     const { kid, key } = /** @type {{kid: number, key: Uint8Array}} */ (this.pending);
     this.pending = null;
     clearTimeout(this.switchTimer);
+    this.switchTimer = undefined;
     await this.#useKey(kid, key);
   }
 
@@ -168,12 +171,15 @@ export class E2EE extends EventTarget {
     const kid = randomKid();
     const key = crypto.getRandomValues(new Uint8Array(KEY_BYTES));
     this.pending = { kid, key };
-    await this.#sendKeyToAll(kid, key);
-    clearTimeout(this.switchTimer);
-    this.switchTimer = setTimeout(() => {
+    // Several leaves in a row (the end of a meeting) do not push the switch back: one
+    // second after the first, the newest fresh key is used.
+    this.switchTimer ??= setTimeout(() => {
+      this.switchTimer = undefined;
+      const fresh = this.pending;
       this.pending = null;
-      this.#useKey(kid, key);
+      if (fresh) this.#useKey(fresh.kid, fresh.key);
     }, SWITCH_AFTER_LEAVE_MS);
+    await this.#sendKeyToAll(kid, key);
     await this.#refreshCode();
   }
 
@@ -188,7 +194,7 @@ export class E2EE extends EventTarget {
     try {
       if (message.type === "hello") await this.#hello(from, peer, message);
       else if (message.type === "key") await this.#key(from, message);
-      else if (message.type === "status") peer.theyFail = Boolean(message.failing);
+      else if (message.type === "status") await this.#status(from, peer, message);
     } catch (error) {
       peer.status = "invalid";
       console.warn("e2ee message from", from, "rejected:", error);
@@ -215,6 +221,32 @@ export class E2EE extends EventTarget {
     peer.verified = Boolean(pinned?.verified) && peer.status === "ok";
     if (!pinned) await pin(this.account, peer.uid, { identity: hello.identity, verified: false });
     await this.#refreshCode();
+  }
+
+  /**
+   * Whether `from` can decrypt us: sealed under our pair's wrapping key with a sequence
+   * number, so the server can neither forge nor replay it (one that does not open marks
+   * the sender invalid: someone tampered with it).
+   * @param {string} from @param {PeerKeys} peer @param {any} message
+   */
+  async #status(from, peer, message) {
+    if (!this.keys || typeof message.iv !== "string" || typeof message.data !== "string") throw new Error("malformed status");
+    const body = await this.keys.open(this.selfPid, from, "status", message);
+    if (!body || !Number.isSafeInteger(body.seq) || body.seq <= peer.statusSeen) return; // before the agreement, or old
+    peer.statusSeen = body.seq;
+    peer.theyFail = body.failing === true;
+  }
+
+  /**
+   * Tell `pid` whether we can decrypt what it sends.
+   * @param {string} pid @param {boolean} failing
+   */
+  async sendStatus(pid, failing) {
+    const peer = this.peers.get(pid);
+    if (!peer || !this.keys) return;
+    peer.statusSent += 1;
+    const sealed = await this.keys.seal(this.selfPid, pid, "status", { failing, seq: peer.statusSent });
+    if (sealed) this.signal(pid, { e2ee: { type: "status", ...sealed } });
   }
 
   /** @param {string} from @param {any} wrapped */
@@ -344,7 +376,7 @@ export class E2EE extends EventTarget {
         peer.status = "failing";
       }
       if (wasFailing && received > peer.received) peer.status = "ok";
-      if (wasFailing !== (peer.status === "failing")) this.signal(pid, { e2ee: { type: "status", failing: !wasFailing } });
+      if (wasFailing !== (peer.status === "failing")) this.sendStatus(pid, !wasFailing);
       peer.received = received;
       peer.dropped = dropped;
     }
