@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+from conclave.private_files import private_dir
+
 
 def server_secret(data_dir: Path) -> bytes:
     path = data_dir / "secret.key"
@@ -13,7 +15,7 @@ def server_secret(data_dir: Path) -> bytes:
         value = bytes.fromhex(path.read_text().strip())
         if len(value) >= 32:
             return value
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     value = secrets.token_bytes(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

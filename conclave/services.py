@@ -21,6 +21,7 @@ from conclave.meetings.invitations import InvitationService
 from conclave.meetings.mail import Mailer
 from conclave.meetings.service import MeetingService
 from conclave.policy.service import PolicyService
+from conclave.private_files import private_dir
 from conclave.retention.service import RetentionService
 from conclave.secrets_file import server_secret
 from conclave.store.db import Database
@@ -56,7 +57,7 @@ def build_services(
     argon2: Parameters | None = None,
 ) -> Services:
     """``argon2`` overrides the hashing cost (tests use argon2's cheapest profile)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     db = Database(settings.database_url)
     if migrate:
         db.migrate()
