@@ -83,7 +83,7 @@ def test_a_shared_screen_reaches_the_other_side(site: Site, browser: Browser) ->
     assert video_streams(host, 2) == 2
 
 
-def test_lobby_admit_and_deny(site: Site, browser: Browser) -> None:
+def test_lobby_admit_deny_and_host_only_controls(site: Site, browser: Browser) -> None:
     meeting = _meeting(site, "everyone", "ivan")
     host, ivan = site.person(browser, "hannah"), site.person(browser, "ivan")
     join(host, site.server.base_url, meeting.id, media=False)
@@ -102,6 +102,9 @@ def test_lobby_admit_and_deny(site: Site, browser: Browser) -> None:
     host.get_by_role("button", name="Admit Ivan").click()
     in_call(ivan, 2)
     in_call(host, 2)
+    for control in ("Lock meeting", "End meeting for everyone"):  # the host's alone
+        expect(host.get_by_role("button", name=control)).to_be_visible()
+        expect(ivan.get_by_role("button", name=control)).to_be_hidden()
 
 
 def test_host_removes_a_participant_who_cannot_come_back(site: Site, browser: Browser) -> None:
