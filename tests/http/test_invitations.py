@@ -46,7 +46,9 @@ def test_member_invitation_appears_on_the_dashboard(
     )
     assert response.status_code == 303
     assert "Kick-off" in browser.get("/dashboard").text
-    assert browser.get(f"/m/{meeting.id}").status_code == 200
+    shown = browser.get(f"/m/{meeting.id}")
+    assert shown.status_code == 200
+    assert "no password. Guests wait in the lobby" in " ".join(shown.text.split())
 
 
 def test_inviting_twice_or_unknown_members_is_a_clear_error(
