@@ -153,8 +153,14 @@ def _services(settings: Settings):  # type: ignore[no-untyped-def]
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if first != getpass.getpass("Repeat password: "):
+    try:
+        first = getpass.getpass("Password: ")
+        repeated = getpass.getpass("Repeat password: ")
+    except (EOFError, KeyboardInterrupt):  # Ctrl-D, Ctrl-C, or a pipe without --password-stdin
+        raise SystemExit(
+            "conclave: no password given (to pipe one in, use --password-stdin)"
+        ) from None
+    if first != repeated:
         raise SystemExit("conclave: the passwords differ")
     return first
 

@@ -54,6 +54,14 @@ def test_user_commands(tmp_path: Path) -> None:
     assert _run(data, "user", "list").stdout.splitlines() == ["root\tadmin\tactive\troot"]
 
 
+def test_a_password_prompt_that_gets_no_password_ends_with_a_clear_message(
+    tmp_path: Path,
+) -> None:
+    ended = _run(tmp_path / "data", "user", "add", "carol", stdin="x\n")
+    assert ended.returncode != 0
+    assert "no password given" in ended.stderr and "Traceback" not in ended.stderr
+
+
 def test_check_reports_every_problem_with_exit_status_2(tmp_path: Path) -> None:
     good = tmp_path / "good.toml"
     good.write_text(
