@@ -304,7 +304,8 @@ export class E2EE extends EventTarget {
     const ready = peers.every(([, p]) => p.status === "ok");
     return {
       encrypted: this.support !== null,
-      verified: ready && peers.every(([, p]) => p.verified),
+      // Alone in the meeting, nobody has been verified.
+      verified: peers.length > 0 && ready && peers.every(([, p]) => p.verified),
       code: this.code,
       peers: new Map(peers),
     };

@@ -57,6 +57,8 @@ class Room {
     this.name = "";
     this.selfPid = "";
     this.host = false;
+    /** Our role in the meeting, as the server says ("member", "guest"...). */
+    this.role = "member";
     this.hand = false;
     this.lastError = "";
     /** @type {Map<string, MediaStreamTrack>} */
@@ -320,6 +322,7 @@ class Room {
     this.people.clear();
     this.selfPid = m.you;
     this.people.selfPid = m.you;
+    this.role = m.role;
     this.#setHost(m.host);
     const spare = await this.#takeSpare(m.media_mode === "p2p" && m.participants.length > 0);
     // Back after reconnecting (no spare then): this stay's key before any new connection.
@@ -384,7 +387,7 @@ class Room {
 
   #selfInfo() {
     return {
-      pid: this.selfPid, name: this.name, role: "member", host: this.host,
+      pid: this.selfPid, name: this.name, role: this.role, host: this.host,
       mic: Boolean(this.media.audio), cam: Boolean(this.media.camera), screen: Boolean(this.media.screen), hand: this.hand,
     };
   }
@@ -408,7 +411,8 @@ class Room {
   #updatePerson(person) {
     if (person.pid === this.selfPid) {
       if (person.host !== this.host) this.#setHost(person.host);
-      this.people.upsert({ ...this.#selfInfo(), role: person.role });
+      this.role = person.role;
+      this.people.upsert(this.#selfInfo());
       return;
     }
     this.people.upsert(person);
