@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import errno
 import gc
 import logging
+import socket
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -46,6 +48,13 @@ MMAP_THRESHOLD_BYTES = 128 * 1024
 
 def serve(settings: Settings) -> None:
     logs.configure(settings.logging.level, settings.logging.format)
+    # The ports first: a port in use (another Conclave running) stops the start before it
+    # announces anything or starts a managed Janus over the running one's configuration.
+    main_socket = _listen(settings.server.host, settings.server.port)
+    redirect_port = settings.server.http_redirect_port
+    sockets = [main_socket] + (
+        [_listen(settings.server.host, redirect_port)] if redirect_port else []
+    )
     services = build_services(settings)
     tls = ensure_tls(settings)
     try:
@@ -92,9 +101,26 @@ def serve(settings: Settings) -> None:
         # uvloop (with uvicorn[standard]) when present: a connection costs about a third of
         # the memory of asyncio's default loop (docs/performance.md, bench.signaling).
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            runner.run(_run(servers))
+            runner.run(_run(servers, sockets))
     finally:
         services.db.dispose()
+        for sock in sockets:
+            sock.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host``:``port``, or a plain message and exit status 3."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        dual = family == socket.AF_INET6 and host == "::"  # IPv4 too, as uvicorn binds it
+        return socket.create_server((host, port), family=family, backlog=2048, dualstack_ipv6=dual)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise SystemExit(
+                f"conclave: port {port} is in use (is Conclave already running?); "
+                "choose another with --port or CONCLAVE_SERVER__PORT"
+            ) from None
+        raise SystemExit(f"conclave: cannot listen on {host}:{port}: {error.strerror}") from None
 
 
 def _fixed_mmap_threshold() -> None:
@@ -122,8 +148,10 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-async def _run(servers: list[uvicorn.Server]) -> None:
-    await asyncio.gather(*(server.serve() for server in servers))
+async def _run(servers: list[uvicorn.Server], sockets: list[socket.socket]) -> None:
+    await asyncio.gather(
+        *(server.serve(sockets=[sock]) for server, sock in zip(servers, sockets, strict=True))
+    )
 
 
 def _announce(settings: Settings, fingerprint: str, self_signed: bool, setup: str | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,15 @@ def test_serve_refuses_to_start_on_invalid_configuration(tmp_path: Path) -> None
     result = _run(tmp_path, "serve", "--port", "0")
     assert result.returncode == 2
     assert "server.port = 0" in result.stderr
+
+
+def test_serve_on_a_port_in_use_stops_before_it_announces_anything(tmp_path: Path) -> None:
+    """A second Conclave on the same port (or any other server there): a plain message,
+    no banner, no setup link, and nothing started."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        result = _run(tmp_path / "data", "serve", "--host", "127.0.0.1", "--port", port)
+    assert result.returncode != 0
+    assert f"port {port} is in use" in result.stderr
+    assert "listening" not in result.stdout and "setup" not in result.stdout
+    assert not (tmp_path / "data" / "janus").exists()
