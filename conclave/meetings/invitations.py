@@ -102,6 +102,13 @@ class InvitationService:
         token = tokens.new_token()
         now, expires = self._expiry(meeting)
         with self.db.transaction("invite_email") as tx:
+            for earlier in invitations.for_meeting(tx, meeting.id):
+                if earlier.email == address and earlier.expires_at > now:
+                    # Two live links for one address: the host could not tell which is which.
+                    raise Conflict(
+                        N_("This address is invited already. Revoke its link to send a new one."),
+                        reason="already_invited",
+                    )
             invitation = invitations.insert(
                 tx,
                 meeting_id=meeting.id,

@@ -11,7 +11,7 @@ from conclave.errors import N_, InvalidInput
 
 Username = Annotated[str, Form(min_length=1, max_length=254)]
 Password = Annotated[str, Form(max_length=1024)]
-DisplayName = Annotated[str, Form(max_length=200)]
+DisplayName = Annotated[str, Form(max_length=1024)]  # checked (at most 100) by names.display_name
 OptionalText = Annotated[str, Form(max_length=1024)]
 
 

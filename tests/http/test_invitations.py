@@ -90,6 +90,31 @@ def test_guest_accepts_link_and_can_enter_only_that_meeting(
     assert Browser(services).login("gina@example.org").status_code == 303
 
 
+def test_a_second_live_link_for_one_address_is_refused(
+    services: Services, host: User, meeting: Meeting, clock: FakeClock
+) -> None:
+    _invite_by_mail(services, host, meeting, "gina@example.org")
+    browser = signed_in(services, host)
+    page = f"/m/{meeting.id}"
+    again = browser.post(f"{page}/invitations", {"invitee": "Gina@Example.org"}, page)
+    assert again.status_code == 400 and "invited already" in again.text
+    assert len(services.invitations.for_meeting(host, meeting.id)) == 1
+    clock.advance(hours=services.settings.invitations.link_ttl_hours + 1)  # the link expired
+    _invite_by_mail(services, host, meeting, "gina@example.org")
+
+
+def test_an_over_long_display_name_gets_the_form_with_the_rule(
+    services: Services, host: User, meeting: Meeting
+) -> None:
+    token = _invite_by_mail(services, host, meeting, "gina@example.org")
+    data = {"display_name": "G" * 300, "password": PASSWORD}
+    refused = Browser(services).post(f"/invite/{token}", data, page=f"/invite/{token}")
+    assert refused.status_code == 400
+    assert "A display name has 1 to 100 printable characters." in refused.text
+    assert "Accept invitation" in refused.text
+    assert not [u for u in services.accounts.list_users() if u.is_guest]
+
+
 def test_invitation_link_is_single_use(services: Services, host: User, meeting: Meeting) -> None:
     token = _invite_by_mail(services, host, meeting, "gina@example.org")
     first = Browser(services)
