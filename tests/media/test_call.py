@@ -88,6 +88,7 @@ def test_lobby_admit_deny_and_host_only_controls(site: Site, browser: Browser) -
     host, ivan = site.person(browser, "hannah"), site.person(browser, "ivan")
     join(host, site.server.base_url, meeting.id, media=False)
     in_call(host, 1)
+    expect(host.locator("#count")).to_have_text("1 participant")
     join(ivan, site.server.base_url, meeting.id, media=False)
     expect(ivan.locator("#lobby")).to_be_visible(timeout=TIMEOUT_MS)
     expect(ivan.get_by_text("A host will let you in shortly.")).to_be_visible()
@@ -102,6 +103,7 @@ def test_lobby_admit_deny_and_host_only_controls(site: Site, browser: Browser) -
     host.get_by_role("button", name="Admit Ivan").click()
     in_call(ivan, 2)
     in_call(host, 2)
+    expect(host.locator("#count")).to_have_text("2 participants")
     for control in ("Lock meeting", "End meeting for everyone"):  # the host's alone
         expect(host.get_by_role("button", name=control)).to_be_visible()
         expect(ivan.get_by_role("button", name=control)).to_be_hidden()

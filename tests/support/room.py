@@ -113,9 +113,8 @@ def join_all(pages: Sequence[Page], base_url: str, meeting_id: str, *, media: bo
 
 def in_call(page: Page, participants: int) -> None:
     expect(page.locator("#call")).to_be_visible(timeout=CALL_SECONDS * 1000)
-    expect(page.locator("#count")).to_have_text(
-        f"{participants} participants", timeout=CALL_SECONDS * 1000
-    )
+    shown = "1 participant" if participants == 1 else f"{participants} participants"
+    expect(page.locator("#count")).to_have_text(shown, timeout=CALL_SECONDS * 1000)
 
 
 def media_flowing(page: Page, peers: int) -> list[dict[str, Any]]:

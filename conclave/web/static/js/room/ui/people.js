@@ -56,7 +56,7 @@ export class People {
 
   /** Update the list in place: unchanged entries keep their elements (and focus). */
   render() {
-    const count = t("participants", { count: this.people.size });
+    const count = this.people.size === 1 ? t("one_participant") : t("participants", { count: this.people.size });
     if (this.count.textContent !== count) this.count.textContent = count;
     const items = [...this.people.values()]
       .sort((a, b) => Number(b.pid === this.selfPid) - Number(a.pid === this.selfPid) || a.name.localeCompare(b.name))
