@@ -59,13 +59,14 @@ SETUP_JS = """async () => {
                               held: s.held[pid] || 0, outputs: state.outputs[pid].length });
   window.t = {
     state,
-    // A receiver in the worker for `pid`: frames pushed with feed(), outputs collected.
-    open(pid) {
+    // A receiver in the worker for `pid` (transform id `id`): frames pushed with feed(),
+    // outputs collected.
+    open(pid, id) {
       let feed;
       const readable = new ReadableStream({ start(controller) { feed = controller; } });
       const out = (state.outputs[pid] = []);
       const writable = new WritableStream({ write(frame) { out.push(hex(frame.data)); } });
-      const pipe = { kind: "stream", side: "receive", pid, readable, writable };
+      const pipe = { kind: "stream", side: "receive", pid, id, readable, writable };
       worker.postMessage(pipe, [readable, writable]);
       state.feeds[pid] = feed;
     },
@@ -88,6 +89,11 @@ SETUP_JS = """async () => {
         if (frame.type) copy.type = frame.type;
         state.feeds[pid].enqueue(copy);
       }
+    },
+    // The page says receiver `id` (opened as `from`) now carries `pid`'s frames.
+    relabel(id, pid, from) {
+      state.outputs[pid] = state.outputs[from];
+      worker.postMessage({ kind: "relabel", id, pid });
     },
     key(pid, kid, seed) {
       worker.postMessage({ kind: "receive-key", kid, key: keyOf(seed), pid });
@@ -238,3 +244,21 @@ def test_frames_with_a_key_pass_while_others_wait(page: Page) -> None:
     assert _outputs(page, "ivan")[:2] == _plains(page, known)
     _until(page, "ivan", "s.outputs === 3")
     assert _outputs(page, "ivan")[2:] == _plains(page, waiting)
+
+
+def test_frames_wait_for_the_receiver_to_be_relabelled_for_their_sender(page: Page) -> None:
+    """The SFU forwards Ivan on a stream that carried Lena a moment before the page tells the
+    worker: Ivan's first frames, the key frame among them, are held, not lost. Frames under
+    Ivan's key on a stream that stays someone else's are dropped as "sender"."""
+    page.evaluate(
+        f"window.t.open('lena', 7); window.t.open('mia', 8); window.t.key('ivan', {KID}, 6)"
+    )
+    frames = _make(page, KID, 6, [[0, "key"], [1, "delta"], [2, "delta"]])
+    _feed(page, "lena", frames)
+    _feed(page, "mia", frames, [1])
+    _until(page, "lena", "s.held === 3", "window.t.relabel(7, 'ivan', 'lena')")
+    seen = _until(page, "ivan", "s.outputs === 3")
+    assert seen == {"received": 3, "dropped": {}, "held": 0, "outputs": 3}
+    assert _outputs(page, "ivan") == _plains(page, frames)
+    seen = _until(page, "mia", "s.dropped.sender === 1")
+    assert seen == {"received": 0, "dropped": {"sender": 1}, "held": 0, "outputs": 0}

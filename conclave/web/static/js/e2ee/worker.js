@@ -12,7 +12,10 @@
  * as "unknown_kid", like any frame that does not decrypt.
  *
  * A received frame opens only with a key of the participant its receiver carries (`pid`
- * of the transform, changed by "relabel"): see keyring.js.
+ * of the transform, changed by "relabel"): see keyring.js. A frame under another
+ * participant's key is held the same way and tried again when the receiver is relabelled
+ * (the SFU may start forwarding a newcomer on a reused stream just before the page says
+ * so); still not its sender's when its hold ends, it is dropped and counted as "sender".
  *
  * Per frame the worker reads the frame, encrypts or decrypts it into one new buffer
  * (sframe.js) and writes it on: no copy of its own, no BigInt, no closure.
@@ -43,7 +46,8 @@ const SWEEP_MS = 100;
 
 /**
  * @typedef {{data: ArrayBuffer, type?: string, getMetadata?: () => {mimeType?: string}}} EncodedFrame
- * @typedef {{frame: EncodedFrame, bytes: Uint8Array, clear: number, kid: number | bigint, until: number}} Held
+ * @typedef {{frame: EncodedFrame, bytes: Uint8Array, clear: number, kid: number | bigint, until: number,
+ *            reason: string}} Held  `reason`: why it waits ("unknown_kid" or "sender")
  * @typedef {{received: number, dropped: Record<string, number>}} Tally
  */
 
@@ -148,6 +152,7 @@ class Receiver {
   relabel(pid) {
     this.pid = pid;
     this.tally = tallyOf(pid);
+    if (this.held.length !== 0) this.drain();
   }
 
   /** @param {EncodedFrame} frame */
@@ -178,18 +183,15 @@ class Receiver {
         reason = reasonOf(again);
       }
     }
-    if (reason === "unknown_kid") this.hold(frame, bytes, clear);
+    if (reason === "unknown_kid" || reason === "sender") this.hold(frame, bytes, clear, reason);
     else drop(this.tally, reason);
   }
 
-  /** @param {EncodedFrame} frame @param {Uint8Array} bytes @param {number} clear */
-  hold(frame, bytes, clear) {
-    if (this.closed) return drop(this.tally, "unknown_kid");
-    if (this.held.length >= HOLD_FRAMES) {
-      this.held.shift();
-      drop(this.tally, "unknown_kid");
-    }
-    this.held.push({ frame, bytes, clear, kid: kidAt(bytes, clear), until: performance.now() + HOLD_MS });
+  /** @param {EncodedFrame} frame @param {Uint8Array} bytes @param {number} clear @param {string} [reason] */
+  hold(frame, bytes, clear, reason = "unknown_kid") {
+    if (this.closed) return drop(this.tally, reason);
+    if (this.held.length >= HOLD_FRAMES) drop(this.tally, /** @type {Held} */ (this.held.shift()).reason);
+    this.held.push({ frame, bytes, clear, kid: kidAt(bytes, clear), until: performance.now() + HOLD_MS, reason });
     holding.add(this);
     sweepTimer ??= setTimeout(sweep, SWEEP_MS);
   }
@@ -230,7 +232,8 @@ class Receiver {
       i = 0; // the list may have changed meanwhile; frames already seen are skipped quickly
       const at = this.held.indexOf(entry);
       if (at === -1) continue; // dropped meanwhile: the hold overflowed or the stream ended
-      if (reason === "unknown_kid") {
+      if (reason === "unknown_kid" || reason === "sender") {
+        entry.reason = reason;
         waiting.add(entry.kid);
         continue;
       }
@@ -248,8 +251,7 @@ class Receiver {
    */
   expire(now) {
     while (this.held.length !== 0 && this.held[0].until <= now) {
-      this.held.shift();
-      drop(this.tally, "unknown_kid");
+      drop(this.tally, /** @type {Held} */ (this.held.shift()).reason);
     }
     if (this.held.length === 0) holding.delete(this);
   }
@@ -257,7 +259,7 @@ class Receiver {
   /** The stream ended: nothing held can be written any more. */
   close() {
     this.closed = true;
-    for (let i = 0; i < this.held.length; i++) drop(this.tally, "unknown_kid");
+    for (const entry of this.held) drop(this.tally, entry.reason);
     this.held.length = 0;
     holding.delete(this);
   }
