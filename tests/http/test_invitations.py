@@ -121,7 +121,8 @@ def test_invitation_link_is_single_use(services: Services, host: User, meeting: 
     data = {"display_name": "Gina", "password": PASSWORD}
     assert first.post(f"/invite/{token}", data, page=f"/invite/{token}").status_code == 303
     second = Browser(services)
-    assert second.get(f"/invite/{token}").status_code == 409
+    used = second.get(f"/invite/{token}")
+    assert used.status_code == 409 and 'href="/login"' in used.text  # "Sign in instead": where
     reuse = second.post(f"/invite/{token}", {**data, "display_name": "Mallory"}, page="/login")
     assert reuse.status_code == 409 and "used already" in reuse.text
     assert [u.display_name for u in services.accounts.list_users() if u.is_guest] == ["Gina"]
