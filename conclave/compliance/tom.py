@@ -168,10 +168,9 @@ def measures(settings: Settings) -> tuple[Measure, ...]:
             MINIMISATION,
             text(
                 N_(
-                    "Fixed retention periods: finished meetings {meetings} days, guest accounts "
-                    "{guests} days after their meeting, unused accounts {accounts} days, audit "
-                    "log {audit} days; a purge job runs every {minutes} minutes and deletes "
-                    "for real."
+                    "Fixed retention periods, in days: finished meetings {meetings}, guest "
+                    "accounts {guests} after their meeting, unused accounts {accounts}, audit "
+                    "log {audit}; a purge job runs every {minutes} minutes and deletes for real."
                 ),
                 meetings=retention.meeting_days,
                 guests=retention.guest_days,

@@ -33,7 +33,7 @@ def test_exit_status_and_nothing_created(tmp_path: Path) -> None:
     assert not data.exists()  # a report creates no database, certificate or secret
     passing = _run(data, **PRIVACY)
     assert passing.returncode == 0, passing.stdout
-    assert "0 failed" in passing.stdout
+    assert "failed: 0" in passing.stdout
 
 
 def test_invalid_configuration_and_arguments(tmp_path: Path) -> None:
