@@ -99,6 +99,7 @@ def test_a_second_live_link_for_one_address_is_refused(
     again = browser.post(f"{page}/invitations", {"invitee": "Gina@Example.org"}, page)
     assert again.status_code == 400 and "invited already" in again.text
     assert len(services.invitations.for_meeting(host, meeting.id)) == 1
+    assert 'data-confirm="Revoke this invitation? Its link stops working."' in again.text
     clock.advance(hours=services.settings.invitations.link_ttl_hours + 1)  # the link expired
     _invite_by_mail(services, host, meeting, "gina@example.org")
 

@@ -136,12 +136,15 @@ def test_chat_reaches_everyone_and_is_stored_nowhere(site: Site, browser: Browse
     for page in pages:
         expect(page.locator("#chat-log")).to_contain_text(secret, timeout=TIMEOUT_MS)
     host = pages[0]
+    asked: list[str] = []
+    host.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     host.get_by_role("button", name="End meeting for everyone").click()
     for page in pages:
         expect(page.locator("#over-message")).to_have_text(
             "The meeting has ended.", timeout=TIMEOUT_MS
         )
         assert secret not in page.content()
+    assert asked == ["End the meeting for everyone? Everyone leaves it at once."]
     site.server.stop()
     site.services.db.dispose()
     for path in site.server.data_dir.rglob("*"):

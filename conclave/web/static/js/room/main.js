@@ -103,7 +103,9 @@ class Room {
     byId("lock").addEventListener("click", () => {
       this.send({ type: "lock", locked: byId("lock").dataset.locked !== "true" });
     });
-    byId("end").addEventListener("click", () => this.send({ type: "end" }));
+    byId("end").addEventListener("click", () => {
+      if (window.confirm(t("end_confirm"))) this.send({ type: "end" });
+    });
     byId("clear-chat").addEventListener("click", () => this.send({ type: "clear_chat" }));
     window.addEventListener("pagehide", () => this.signaling?.leave());
     setInterval(() => this.#pollLevels(), LEVEL_POLL_MS);
