@@ -39,6 +39,7 @@ import statistics
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -101,16 +102,20 @@ def _senders(run: CallRun) -> str:
     return ", ".join(f"{n}x {shape}" for shape, n in sorted(shapes.items()))
 
 
+def _of_workers(by_thread: Mapping[str, float]) -> float:
+    """The sum over the frame-worker threads (Chromium names them DedicatedWorker)."""
+    return sum(v for k, v in by_thread.items() if "DedicatedWorker" in k)
+
+
 def _worker_cores(run: CallRun) -> float:
     assert run.cpu is not None
-    return sum(v for k, v in run.cpu.by_thread.items() if "DedicatedWorker" in k) / run.window
+    return _of_workers(run.cpu.by_thread) / run.window
 
 
 def _worker_wakeups(run: CallRun) -> float:
     """How often per second the frame-worker threads were woken (voluntary switches)."""
     assert run.cpu is not None
-    found = (v for k, v in run.cpu.wakeups_by_thread.items() if "DedicatedWorker" in k)
-    return sum(found) / run.window
+    return _of_workers(run.cpu.wakeups_by_thread) / run.window
 
 
 FLOOR = "WebCrypto floor"
@@ -286,10 +291,10 @@ def report_frames(
     for label, run in (("SFrame", sf), ("bare AES-GCM", bare)):
         cpu: Usage = run["cpu"]
         threads = {k: v for k, v in cpu.by_thread.items() if k.startswith("renderer/")}
-        worker = sum(v for k, v in threads.items() if "DedicatedWorker" in k)
+        worker = _of_workers(threads)
         pool = sum(v for k, v in threads.items() if "ThreadPool" in k)
         rest = sum(threads.values()) - worker - pool
-        woken = sum(v for k, v in cpu.wakeups_by_thread.items() if "DedicatedWorker" in k)
+        woken = _of_workers(cpu.wakeups_by_thread)
         print(
             f"    {label:<13} worker thread {worker / ops * 1e6:4.0f} us "
             f"({woken / ops:.2f} wake-ups), thread pool (V8 GC, crypto) "

@@ -103,9 +103,8 @@ export class KeyRing {
    * @param {number} kid @param {string} pid
    */
   #chainFor(kid, pid) {
-    for (const [known, entry] of this.chains) {
-      if (entry.pid === pid && kid > known && kid - known <= RATCHET_WINDOW) return entry.chain;
-    }
+    const continued = this.#reaching(kid);
+    if (continued?.pid === pid) return continued.chain;
     const chain = (this.started.get(pid) ?? 0) + 1;
     this.started.set(pid, chain);
     return chain;
@@ -113,24 +112,26 @@ export class KeyRing {
 
   /** @param {number} kid @param {string} pid */
   #check(kid, pid) {
-    if (this.gone.has(pid)) throw new KeyRefused("a key of a participant who left");
-    if (this.spent.has(`${pid} ${kid}`)) throw new KeyRefused(`key id ${kid} was used before`);
-    const owner = this.#ownerOf(kid);
-    if (owner !== null && owner !== pid) throw new KeyRefused(`key id ${kid} belongs to another participant`);
+    if (this.#spent(kid, pid)) throw new KeyRefused(`key id ${kid} was used before, or its sender left`);
+    const owner = (this.chains.get(kid) ?? this.#reaching(kid))?.pid;
+    if (owner !== undefined && owner !== pid) throw new KeyRefused(`key id ${kid} belongs to another participant`);
+  }
+
+  /** Was `pid`'s `kid` retired or forgotten, or did `pid` leave? @param {number} kid @param {string} pid */
+  #spent(kid, pid) {
+    return this.gone.has(pid) || this.spent.has(`${pid} ${kid}`);
   }
 
   /**
-   * The sender a KID belongs to: whose key it is, or whose chain ratchets to it; null if
-   * nobody's.
+   * The key whose chain ratchets to `kid` (within the ratchet window), if any: its sender
+   * owns `kid`.
    * @param {number} kid
    */
-  #ownerOf(kid) {
-    const chain = this.chains.get(kid);
-    if (chain) return chain.pid;
+  #reaching(kid) {
     for (const [known, entry] of this.chains) {
-      if (kid > known && kid - known <= RATCHET_WINDOW) return entry.pid;
+      if (kid > known && kid - known <= RATCHET_WINDOW) return entry;
     }
-    return null;
+    return undefined;
   }
 
   /**
@@ -220,7 +221,7 @@ export class KeyRing {
       if (pending) {
         await pending.catch(ignore); // another frame's attempt, or the key message's
       } else if (!this.receiver.has(kid)) {
-        if (this.spent.has(`${pid} ${kid}`) || this.gone.has(pid)) break;
+        if (this.#spent(kid, pid)) break;
         const followed = await this.#install(kid, this.#follow(kid, pid, open));
         if (followed) return followed.plain; // this frame opened with the ratcheted key
         break; // no chain of this sender reaches it

@@ -116,40 +116,59 @@ export class KeyManager {
   }
 
   /**
-   * @param {string} selfPid
-   * @param {string} pid
-   * @param {number} kid
-   * @param {Uint8Array} key
-   * @returns {Promise<WrappedKey | null>}
+   * AES-GCM under the wrapping key agreed with `pid`, with `aad` bound in; null before the
+   * key agreement.
+   * @param {string} pid @param {string} aad @param {Uint8Array} plain
+   * @returns {Promise<{iv: string, data: string} | null>}
    */
-  async wrap(selfPid, pid, kid, key) {
+  async #seal(pid, aad, plain) {
     const wrapKey = this.wrapKeys.get(pid);
     if (!wrapKey) return null;
     const iv = crypto.getRandomValues(new Uint8Array(12));
-    const data = await crypto.subtle.encrypt(
-      { name: "AES-GCM", iv, additionalData: encoder.encode(`${selfPid}>${pid}\n${kid}`) },
-      wrapKey,
-      key,
-    );
-    return { type: "key", kid, iv: toBase64(iv), data: toBase64(data) };
+    const data = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: encoder.encode(aad) }, wrapKey, plain);
+    return { iv: toBase64(iv), data: toBase64(data) };
+  }
+
+  /**
+   * Open what `#seal` made for us with the same `aad`; throws if it does not verify, null
+   * before the key agreement.
+   * @param {string} pid @param {string} aad @param {{iv: string, data: string}} sealed
+   * @returns {Promise<Uint8Array | null>}
+   */
+  async #open(pid, aad, sealed) {
+    const wrapKey = this.wrapKeys.get(pid);
+    if (!wrapKey) return null;
+    const params = { name: "AES-GCM", iv: fromBase64(sealed.iv), additionalData: encoder.encode(aad) };
+    return new Uint8Array(await crypto.subtle.decrypt(params, wrapKey, fromBase64(sealed.data)));
+  }
+
+  /**
+   * A media key for `pid`, bound to both pids, the direction and the KID.
+   * @param {string} selfPid @param {string} pid @param {number} kid @param {Uint8Array} key
+   * @returns {Promise<WrappedKey | null>}
+   */
+  async wrap(selfPid, pid, kid, key) {
+    const sealed = await this.#seal(pid, `${selfPid}>${pid}\n${kid}`, key);
+    return sealed && { type: "key", kid, ...sealed };
+  }
+
+  /**
+   * @param {string} selfPid @param {string} pid @param {WrappedKey} wrapped
+   * @returns {Promise<Uint8Array>}  throws if it does not verify
+   */
+  async unwrap(selfPid, pid, wrapped) {
+    const key = await this.#open(pid, `${pid}>${selfPid}\n${wrapped.kid}`, wrapped);
+    if (!key) throw new Error("no key agreement with this participant yet");
+    return key;
   }
 
   /**
    * Seal a small message (a `status`) for one participant under the pair's wrapping key,
    * bound to its kind and its direction. Null before the key agreement.
    * @param {string} selfPid @param {string} pid @param {string} kind @param {object} body
-   * @returns {Promise<{iv: string, data: string} | null>}
    */
-  async seal(selfPid, pid, kind, body) {
-    const wrapKey = this.wrapKeys.get(pid);
-    if (!wrapKey) return null;
-    const iv = crypto.getRandomValues(new Uint8Array(12));
-    const data = await crypto.subtle.encrypt(
-      { name: "AES-GCM", iv, additionalData: encoder.encode(`${kind}\n${selfPid}>${pid}`) },
-      wrapKey,
-      encoder.encode(JSON.stringify(body)),
-    );
-    return { iv: toBase64(iv), data: toBase64(data) };
+  seal(selfPid, pid, kind, body) {
+    return this.#seal(pid, `${kind}\n${selfPid}>${pid}`, encoder.encode(JSON.stringify(body)));
   }
 
   /**
@@ -158,31 +177,8 @@ export class KeyManager {
    * @returns {Promise<any>}
    */
   async open(selfPid, pid, kind, sealed) {
-    const wrapKey = this.wrapKeys.get(pid);
-    if (!wrapKey) return null;
-    const plain = await crypto.subtle.decrypt(
-      { name: "AES-GCM", iv: fromBase64(sealed.iv), additionalData: encoder.encode(`${kind}\n${pid}>${selfPid}`) },
-      wrapKey,
-      fromBase64(sealed.data),
-    );
-    return JSON.parse(new TextDecoder().decode(plain));
-  }
-
-  /**
-   * @param {string} selfPid
-   * @param {string} pid
-   * @param {WrappedKey} wrapped
-   * @returns {Promise<Uint8Array>}  throws if it does not verify
-   */
-  async unwrap(selfPid, pid, wrapped) {
-    const wrapKey = this.wrapKeys.get(pid);
-    if (!wrapKey) throw new Error("no key agreement with this participant yet");
-    const plain = await crypto.subtle.decrypt(
-      { name: "AES-GCM", iv: fromBase64(wrapped.iv), additionalData: encoder.encode(`${pid}>${selfPid}\n${wrapped.kid}`) },
-      wrapKey,
-      fromBase64(wrapped.data),
-    );
-    return new Uint8Array(plain);
+    const plain = await this.#open(pid, `${kind}\n${pid}>${selfPid}`, sealed);
+    return plain && JSON.parse(new TextDecoder().decode(plain));
   }
 }
 

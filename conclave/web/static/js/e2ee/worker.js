@@ -95,6 +95,11 @@ function stats() {
   return { kind: "stats", sent, received, dropped, held };
 }
 
+/** A frame refused for this reason may open later (its key, or its relabel, is on the way). @param {string} reason */
+function waits(reason) {
+  return reason === "unknown_kid" || reason === "sender";
+}
+
 /** @param {unknown} error */
 function reasonOf(error) {
   return error instanceof SFrameError ? error.reason : "malformed";
@@ -183,7 +188,7 @@ class Receiver {
         reason = reasonOf(again);
       }
     }
-    if (reason === "unknown_kid" || reason === "sender") this.hold(frame, bytes, clear, reason);
+    if (waits(reason)) this.hold(frame, bytes, clear, reason);
     else drop(this.tally, reason);
   }
 
@@ -232,7 +237,7 @@ class Receiver {
       i = 0; // the list may have changed meanwhile; frames already seen are skipped quickly
       const at = this.held.indexOf(entry);
       if (at === -1) continue; // dropped meanwhile: the hold overflowed or the stream ended
-      if (reason === "unknown_kid" || reason === "sender") {
+      if (waits(reason)) {
         entry.reason = reason;
         waiting.add(entry.kid);
         continue;
