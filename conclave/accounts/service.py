@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -185,17 +186,34 @@ class AccountService:
             user = users.by_id(tx, found.user_id) if found else None
             return found is not None and user is not None and self._usable(found, user, now)
 
+    def keep_alive(self, session_ids: Collection[int]) -> set[int]:
+        """Of these sessions, each holding a meeting connection, the ones still good; they
+        are touched like a request would (a person in a meeting is active)."""
+        now = self.clock()
+        alive: set[int] = set()
+        with self.db.transaction("keep_sessions_alive") as tx:
+            for found in sessions.by_ids(tx, session_ids):
+                user = users.by_id(tx, found.user_id)
+                if user is None or not self._usable(found, user, now):
+                    continue
+                alive.add(found.id)
+                if now - found.last_seen_at >= TOUCH_INTERVAL:
+                    sessions.touch(tx, found.id, now)
+        return alive
+
     def _usable(self, session: Session, user: User, now: datetime) -> bool:
         idle = timedelta(minutes=self.security.session_idle_minutes)
         return not user.disabled and now < session.expires_at and now - session.last_seen_at < idle
 
-    def end_session(self, token: str) -> None:
+    def end_session(self, token: str) -> Session | None:
+        """Sign out: the session ended, or None when the token named none."""
         if not tokens.looks_like_token(token):
-            return
+            return None
         with self.db.transaction("end_session") as tx:
             found = sessions.by_token_hash(tx, tokens.hash_token(token))
             if found is not None:
                 sessions.remove(tx, found.id)
+        return found
 
     # -- first administrator ----------------------------------------------------------
     def needs_setup(self) -> bool:

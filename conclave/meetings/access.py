@@ -22,6 +22,7 @@ RefuseReason = Literal[
     "invitation_expired",
     "unknown_meeting",
     "guests_not_allowed",
+    "ended",
 ]
 
 
@@ -82,10 +83,12 @@ class AccessService:
             return _refuse("account_disabled", meeting)
         if user.is_guest and not self.guests_allowed():
             return _refuse("guests_not_allowed", meeting)
-        if meeting.owner_id == user.id:
+        if meeting.owner_id == user.id:  # the organiser starts an ended meeting again
             return Decision("admit", "host", meeting, host=True)
         if invitation is None:
             return _refuse("not_invited")  # do not reveal the meeting to strangers
+        if meeting.ended_at is not None:
+            return _refuse("ended", meeting)
         if invitation.expires_at <= self.clock():
             return _refuse("invitation_expired", meeting)
         if (

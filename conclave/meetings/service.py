@@ -105,6 +105,17 @@ class MeetingService:
                 hosting=meetings.hosted_by(tx, user.id), invited=meetings.invited(tx, user.id)
             )
 
+    def mark_ended(self, meeting_id: str) -> None:
+        """A host ended the meeting for everyone: it stays ended until its organiser
+        starts it again (``reopen``), across restarts."""
+        with self.db.transaction("end_meeting") as tx:
+            meetings.update_fields(tx, meeting_id, ended_at=self.clock())
+
+    def reopen(self, meeting_id: str) -> None:
+        """The organiser starts an ended meeting again (by joining it)."""
+        with self.db.transaction("reopen_meeting") as tx:
+            meetings.update_fields(tx, meeting_id, ended_at=None)
+
     @staticmethod
     def _hosted(tx: Db, user: User, meeting_id: str) -> Meeting:
         meeting = meetings.by_id(tx, meeting_id) if _plausible_id(meeting_id) else None

@@ -43,6 +43,7 @@ class Connection:
         "last_heard",
         "meeting_id",
         "pid",
+        "resumable",
         "session_id",
         "user_id",
         "websocket",
@@ -68,6 +69,10 @@ class Connection:
         self.session_id = session_id
         self.meeting_id = meeting_id
         self.closing = False
+        # Set by the hub once this connection is a participant (its welcome was sent):
+        # only then do its pings carry a resume token. A lobby entry never holds one, so
+        # reconnecting cannot skip a decision a host has not made (or made against it).
+        self.resumable = False
         self.idle_seconds = idle_seconds
         self._resume = resume
         self._on_silent = on_silent
@@ -118,7 +123,12 @@ class Connection:
             return
         if now >= self._next_ping:
             self._next_ping = now + PING_SECONDS
-            self.send(Ping(resume=self._resume.issue(self.meeting_id, self.user_id)).to_json())
+            token = (
+                self._resume.issue(self.meeting_id, self.user_id, self.session_id)
+                if self.resumable
+                else None
+            )
+            self.send(Ping(resume=token).to_json())
         due = min(self._next_ping, self.last_heard + self.idle_seconds)
         self._timer = self._loop.call_at(due, self._tick)
 

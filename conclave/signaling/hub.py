@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from fastapi.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -56,6 +58,10 @@ MAX_WAITING_PER_SESSION = 4
 MAX_WAITING = 2000  # in all: beyond, pages open their socket on the click, as before
 SESSION_FRESH_SECONDS = 10.0  # the session checked at the upgrade is checked again after this
 IDLE_SECONDS = 25.0  # no message, not even a pong, for this long: the client is gone
+# Every meeting connection's login session is checked this often: one that ended out of
+# band (``conclave user set-password``, expiry) closes its connections; the others are
+# kept fresh, since a person in a meeting is active though the page makes no requests.
+SESSION_SWEEP_SECONDS = 30.0
 MAX_STRIKES = 5  # malformed messages tolerated before the connection is closed
 RATE_PER_SECOND = 50.0
 RATE_BURST = 200.0
@@ -67,7 +73,9 @@ REFUSALS = {
     "invitation_expired": "Your invitation has expired.",
     "removed": "You were removed from this meeting.",
     "guests_not_allowed": "Guests may not enter meetings on this server.",
+    "ended": "The meeting has ended.",
 }
+SIGNED_OUT = "signed out"
 
 
 @dataclass
@@ -113,7 +121,10 @@ class Hub:
         self.relay = SfuRelay(sfu or Sfu.unavailable(), self._deliver, self._broadcast)
         self.rooms: dict[str, RoomRuntime] = {}
         self.resume = ResumeTokens(services.secret)
-        self._ended_at: dict[str, float] = {}
+        self._ended_at: dict[str, float] = {}  # when a meeting last ended (resume tokens)
+        # Meetings ended for everyone whose end is being written to the database; until it
+        # is, this keeps the next connection from opening a fresh room.
+        self._ending: dict[str, asyncio.Task[None]] = {}
         self._revoking: set[tuple[str, int]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.idle_seconds = IDLE_SECONDS
@@ -255,11 +266,19 @@ class Hub:
         except RateLimited as error:
             await _refuse(websocket, CloseCode.RATE_LIMITED, "rate_limited", error.text)
             return None
+        ending = entry.meeting_id in self._ending  # ended a moment ago, not yet written
+        if ending and decision.outcome != "refuse" and not decision.host:
+            decision = Decision("refuse", "ended", decision.meeting)
         if decision.outcome == "refuse":
             log.info("refused", extra={"event": "refuse", "reason": decision.reason})
             message = REFUSALS.get(decision.reason, "You may not enter this meeting.")
-            await _refuse(websocket, CloseCode.REFUSED, decision.reason, message)
+            code = CloseCode.ENDED if decision.reason == "ended" else CloseCode.REFUSED
+            await _refuse(websocket, code, decision.reason, message)
             return None
+        if decision.host and (
+            ending or (decision.meeting is not None and decision.meeting.ended_at is not None)
+        ):
+            await self._reopen(entry.meeting_id)
         if resumed:
             return Decision("admit", "resumed", decision.meeting, decision.host)
         return decision
@@ -280,7 +299,7 @@ class Hub:
         return uid
 
     def _resume_valid(self, entry: Entry, token: str) -> bool:
-        issued = self.resume.issued_at(token, entry.meeting_id, entry.user.id)
+        issued = self.resume.issued_at(token, entry.meeting_id, entry.user.id, entry.session_id)
         ended = self._ended_at.get(entry.meeting_id, 0.0)
         return issued is not None and issued > ended
 
@@ -294,7 +313,8 @@ class Hub:
         previous = self._same_session(room, connection.session_id)
         room.connections[connection.pid] = connection
         connection.send(self._session_message(entry.user, entry.meeting_id).to_json())
-        token = self.resume.issue(entry.meeting_id, entry.user.id)
+        token = self.resume.issue(entry.meeting_id, entry.user.id, entry.session_id)
+        returning = decision.reason == "resumed"  # here a moment ago: not news to the others
         common = {
             "pid": connection.pid,
             "user_id": user_key,
@@ -312,9 +332,15 @@ class Hub:
             if previous is not None:
                 self._apply(room, Disconnect(previous))
                 self._close(room, previous, CloseCode.REPLACED, "connected again elsewhere")
-            outcome = "admit" if decision.outcome == "admit" else "lobby"
+            outcome: Literal["admit", "lobby"] = "admit" if decision.admitted else "lobby"
             offer = self._usable_offer(hello)
-            event = Join(decision=outcome, reason=decision.reason, offer=offer, **common)  # type: ignore[arg-type]
+            event = Join(
+                decision=outcome,
+                reason=decision.reason,
+                offer=offer,
+                returning=returning,
+                **common,  # type: ignore[arg-type]
+            )
         log.info(
             "entered", extra={"event": "join", "user_id": entry.user.id, "reason": decision.reason}
         )
@@ -450,6 +476,8 @@ class Hub:
             match action:
                 case Send(pid=pid, message=message):
                     if pid in room.connections:
+                        if isinstance(message, p.Welcome):  # a participant: pings resume now
+                            room.connections[pid].resumable = True
                         room.connections[pid].send(message.to_json())
                 case BroadcastAction(message=message, exclude=exclude):
                     text = message.to_json()
@@ -466,6 +494,7 @@ class Hub:
                         )
                 case _:  # MeetingEnded
                     self._ended_at[room.state.meeting_id] = time.time()
+                    self._record_end(room.state.meeting_id)
         finished = room.empty or (room.state.ended and not room.connections)
         if finished and self.rooms.pop(room.state.meeting_id, None) is not None:
             if room.state.media_mode == "sfu":
@@ -519,15 +548,103 @@ class Hub:
             mesh_limit=self.capacity(),
         )
 
+    # -- ended meetings ----------------------------------------------------------------
+    def _record_end(self, meeting_id: str) -> None:
+        """Write the end down (it outlives the room and a restart); until it is written,
+        ``_ending`` refuses everyone but the organiser."""
+
+        async def record() -> None:
+            try:
+                await run_in_threadpool(self.services.meetings.mark_ended, meeting_id)
+            finally:
+                if self._ending.get(meeting_id) is task:
+                    del self._ending[meeting_id]
+
+        task = asyncio.get_running_loop().create_task(record())
+        self._ending[meeting_id] = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _reopen(self, meeting_id: str) -> None:
+        """The organiser joins an ended meeting: it starts again (after any end still being
+        written, so that the end cannot land after the start)."""
+        pending = self._ending.pop(meeting_id, None)
+        if pending is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(pending)
+        await run_in_threadpool(self.services.meetings.reopen, meeting_id)
+        log.info("meeting started again", extra={"event": "reopen"})
+
+    # -- sessions that end ---------------------------------------------------------------
     def remove_user(self, user_id: int) -> int:
         """The account was deleted: close its connections in every room as if they had
         dropped; the meetings go on for everyone else. The number of connections closed."""
+        return self._close_where(
+            lambda c: c.user_id == user_id, CloseCode.REFUSED, "account deleted"
+        )
+
+    def disable_user(self, user_id: int) -> int:
+        """The account was disabled: its connections close at once."""
+        return self._close_where(
+            lambda c: c.user_id == user_id, CloseCode.REFUSED, "account disabled"
+        )
+
+    def end_sessions_of(self, user_id: int) -> int:
+        """Every session of the user ended (a password change): its connections close."""
+        return self._close_where(
+            lambda c: c.user_id == user_id, CloseCode.NOT_AUTHENTICATED, SIGNED_OUT
+        )
+
+    def end_session(self, session_id: int) -> int:
+        """One session ended (signing out): that session's connections close; the same
+        person's other devices stay."""
+        return self._close_where(
+            lambda c: c.session_id == session_id, CloseCode.NOT_AUTHENTICATED, SIGNED_OUT
+        )
+
+    async def sweep_sessions(self) -> int:
+        """Close the connections whose session ended without the hub being told (another
+        process, expiry); keep the sessions of the others alive. Connections closed."""
+        held = {c.session_id for room in self.rooms.values() for c in room.connections.values()}
+        if not held:
+            return 0
+        alive = await run_in_threadpool(self.services.accounts.keep_alive, held)
+        ended = held - alive
+        return self._close_where(
+            lambda c: c.session_id in ended, CloseCode.NOT_AUTHENTICATED, SIGNED_OUT
+        )
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """The hub's periodic session sweep, for the application's lifetime."""
+
+        async def sweep_forever() -> None:
+            while True:
+                await asyncio.sleep(SESSION_SWEEP_SECONDS)
+                try:
+                    await self.sweep_sessions()
+                except Exception:  # a database hiccup: the next round tries again
+                    log.exception("session sweep failed")
+
+        task = asyncio.get_running_loop().create_task(sweep_forever())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _close_where(self, which: Callable[[Connection], bool], code: int, reason: str) -> int:
+        """Close the matching connections in every room as if they had dropped; the
+        meetings go on for everyone else. The number of connections closed."""
         closed = 0
         for room in list(self.rooms.values()):
-            for pid in [pid for pid, c in room.connections.items() if c.user_id == user_id]:
-                self._close(room, pid, CloseCode.REFUSED, "account deleted")
+            for pid in [pid for pid, c in room.connections.items() if which(c)]:
+                self._close(room, pid, code, reason)
                 self._apply(room, Disconnect(pid))
                 closed += 1
+        if closed:
+            log.info("connections closed", extra={"event": "close", "reason": reason})
         return closed
 
     def connected(self, meeting_id: str) -> int:

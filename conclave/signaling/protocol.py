@@ -441,6 +441,7 @@ class Denied(_ServerModel):
 class ParticipantJoined(_ServerModel):
     type: Literal["participant_joined"] = "participant_joined"
     participant: ParticipantInfo
+    returning: bool = False  # back after a reconnect or a server restart: not news
 
 
 class ParticipantUpdated(_ServerModel):

@@ -121,6 +121,7 @@ class Join:
     mic: bool = False
     cam: bool = False
     offer: str | None = field(default=None, repr=False)  # hello's offer (SDP), see _enter
+    returning: bool = False  # resumed (a valid resume token): the others saw them a moment ago
 
 
 @dataclass(frozen=True)

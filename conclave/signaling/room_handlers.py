@@ -116,14 +116,24 @@ def _lobby_news(state: RoomState, pids: Iterable[str] | None = None) -> list[Act
     return [Send(pid, message) for pid in (state.hosts() if pids is None else pids)]
 
 
-def _enter(state: RoomState, who: Participant, token: str, offer: str | None = None) -> Outcome:
+def _enter(
+    state: RoomState,
+    who: Participant,
+    token: str,
+    offer: str | None = None,
+    *,
+    returning: bool = False,
+) -> Outcome:
     """Seat an admitted participant: welcome (listing the others), tell the others. The
     one who makes the meeting big enough for the SFU moves everyone there.
 
     ``offer``: the offer from the newcomer's ``hello``. In a direct call it goes to the
     participant who has been here longest, ahead of ``participant_joined``, so that the
     answer is under way while everyone's page shows the newcomer; ``welcome`` names the
-    one who got it (``offer_to``). Otherwise it is dropped and the client offers anew."""
+    one who got it (``offer_to``). Otherwise it is dropped and the client offers anew.
+
+    ``returning``: the participant was here a moment ago (a resume, also after a server
+    restart); ``participant_joined`` says so, and pages do not announce them as news."""
     new = _media_mode_for(replace(state, participants=_with(state.participants, who.pid, who)))
     target = next(iter(state.participants), None) if new.media_mode == "p2p" else None
     offered: list[Action] = []
@@ -141,7 +151,7 @@ def _enter(state: RoomState, who: Participant, token: str, offer: str | None = N
         media_mode=new.media_mode,
         offer_to=target if offered else None,
     )
-    joined = p.ParticipantJoined(participant=who.info())
+    joined = p.ParticipantJoined(participant=who.info(), returning=returning)
     actions: list[Action] = [Send(who.pid, welcome), *offered]
     actions.append(Broadcast(joined, frozenset({who.pid})))
     if new.media_mode != state.media_mode:
@@ -197,7 +207,7 @@ def _join(state: RoomState, event: Join) -> Outcome:
     if _full(state):
         return state, _refuse(event.pid, "meeting_full", CloseCode.MEETING_FULL, FULL)
     who = Participant(event.pid, event.user_id, event.name, role, host, event.mic, event.cam)
-    new, actions = _enter(state, who, event.resume_token, event.offer)
+    new, actions = _enter(state, who, event.resume_token, event.offer, returning=event.returning)
     return new, [*actions, *_show_lobby_to(new, who)]
 
 
@@ -222,7 +232,7 @@ def _resume(state: RoomState, event: Resume) -> Outcome:
     host = event.host or event.user_id in state.promoted or (old is not None and old.host)
     role = participant_role(event.role)
     who = Participant(event.pid, event.user_id, event.name, role, host, event.mic, event.cam)
-    new, entered = _enter(state, who, event.resume_token)
+    new, entered = _enter(state, who, event.resume_token, returning=True)
     return new, [*actions, *entered, *_show_lobby_to(new, who)]
 
 

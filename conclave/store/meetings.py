@@ -22,6 +22,7 @@ def _record(row: MeetingRow) -> Meeting:
         lobby_policy=cast(LobbyPolicy, row.lobby_policy),
         created_at=row.created_at,
         room_closed_at=row.room_closed_at,
+        ended_at=row.ended_at,
     )
 
 

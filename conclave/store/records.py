@@ -50,6 +50,7 @@ class Meeting:
     lobby_policy: LobbyPolicy
     created_at: datetime
     room_closed_at: datetime | None = None
+    ended_at: datetime | None = None
 
     @property
     def has_password(self) -> bool:

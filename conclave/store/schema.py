@@ -90,6 +90,8 @@ class MeetingRow(Base):
     # Retention: set while somebody is in the meeting room / when the room last emptied.
     room_open_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     room_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Set by "End meeting for everyone"; cleared when the organiser starts it again.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class InvitationRow(Base):

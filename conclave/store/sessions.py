@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -41,6 +42,11 @@ def by_token_hash(db: Db, token_hash: str) -> Session | None:
 def by_id(db: Db, session_id: int) -> Session | None:
     row = db.get(SessionRow, session_id)
     return _record(row) if row else None
+
+
+def by_ids(db: Db, session_ids: Collection[int]) -> list[Session]:
+    query = select(SessionRow).where(SessionRow.id.in_(list(session_ids)))
+    return [_record(row) for row in db.scalars(query)]
 
 
 def touch(db: Db, session_id: int, now: datetime) -> None:

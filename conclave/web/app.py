@@ -29,7 +29,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     keeps the start of Janus from competing with it before the server listens (issue 2)."""
     await close_stale_rooms(app)
     sfu: Sfu = app.state.sfu
-    async with sfu.running(), purge_lifespan(app):
+    hub: Hub = app.state.hub
+    async with sfu.running(), purge_lifespan(app), hub.running():
         yield
 
 

@@ -3,6 +3,8 @@ request; the hub is reached on the event loop."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from anyio import from_thread
 from fastapi import Request, Response
 
@@ -32,9 +34,14 @@ def audit(
 
 
 def leave_meetings(request: Request, user_id: int) -> None:
-    """From a route's worker thread: close the user's meeting connections on the loop."""
-    hub = request.app.state.hub
-    from_thread.run_sync(hub.remove_user, user_id)
+    """From a route's worker thread: the account is gone; close its meeting connections."""
+    on_hub(request, request.app.state.hub.remove_user, user_id)
+
+
+def on_hub(request: Request, call: Callable[[int], int], value: int) -> None:
+    """From a route's worker thread: run one of the hub's methods on the event loop, which
+    owns every room (e.g. close the meeting connections of a session that just ended)."""
+    from_thread.run_sync(call, value)
 
 
 def json_download(body: bytes, filename: str) -> Response:

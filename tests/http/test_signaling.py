@@ -22,12 +22,11 @@ from conclave.store.records import Meeting as MeetingRecord
 from conclave.store.records import User
 from tests.conftest import FakeClock
 from tests.support.web import make_user
-from tests.support.ws import Meeting, running
+from tests.support.ws import Meeting, invited_guest, running
 
 
 def _guest(services: Services, host: User, meeting: MeetingRecord) -> User:
-    link = services.invitations.invite_email(host, meeting.id, "gina@example.org")
-    return services.invitations.accept(link.token, "Gina", "correct horse battery")
+    return invited_guest(services, host, meeting.id)
 
 
 def test_two_members_meet_and_signal(
@@ -244,9 +243,10 @@ def test_resume_token_skips_the_lobby(
     room: Meeting, host: User, meeting: MeetingRecord, services: Services
 ) -> None:
     gina = _guest(services, host, meeting)
+    session = services.accounts.start_session(gina)  # her browser's cookie
     with room.join(host, meeting.id) as h:
         h.until("welcome")
-        with room.join(gina, meeting.id) as g:
+        with room.join(gina, meeting.id, token=session) as g:
             g.until("lobby")
             h.send(
                 {
@@ -257,9 +257,9 @@ def test_resume_token_skips_the_lobby(
                 }
             )
             token = g.until("welcome")["resume"]
-        with room.join(gina, meeting.id, resume=token) as again:
+        with room.join(gina, meeting.id, token=session, resume=token) as again:
             assert again.until("welcome")
-        with room.join(gina, meeting.id, resume="0" * 42) as forged:
+        with room.join(gina, meeting.id, token=session, resume="0" * 42) as forged:
             assert forged.until("lobby")
 
 

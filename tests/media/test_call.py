@@ -145,6 +145,11 @@ def test_chat_reaches_everyone_and_is_stored_nowhere(site: Site, browser: Browse
         )
         assert secret not in page.content()
     assert asked == ["End the meeting for everyone? Everyone leaves it at once."]
+    # It stays ended: only its organiser is offered to start it again.
+    expect(host.get_by_role("link", name="Start the meeting again")).to_be_visible()
+    for page in pages[1:]:
+        expect(page.get_by_role("link", name="Join again")).to_be_hidden()
+        expect(page.get_by_text("Only its organiser can start it again.")).to_be_visible()
     site.server.stop()
     site.services.db.dispose()
     for path in site.server.data_dir.rglob("*"):

@@ -19,8 +19,9 @@ CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 class Browser:
     """One person's browser: its own cookies, forms submitted with their CSRF token."""
 
-    def __init__(self, services: Services) -> None:
-        self.client = TestClient(
+    def __init__(self, services: Services, client: TestClient | None = None) -> None:
+        """``client``: a running app's client, to share its hub (meeting WebSockets)."""
+        self.client = client or TestClient(
             create_app(services), base_url="https://testserver", follow_redirects=False
         )
 

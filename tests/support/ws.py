@@ -72,13 +72,22 @@ class Meeting:
             yield Peer(ws)
 
     @contextmanager
-    def join(self, user: User, meeting_id: str, **hello: Any) -> Iterator[Peer]:
-        with self.connect(user, meeting_id) as peer:
+    def join(
+        self, user: User, meeting_id: str, *, token: str | None = None, **hello: Any
+    ) -> Iterator[Peer]:
+        """``token``: the session to connect with (a browser's cookie); default a new one."""
+        with self.connect(user, meeting_id, token=token) as peer:
             peer.send({"type": "hello", "version": 1, **hello})
             yield peer
 
 
 @contextmanager
 def running(services: Services) -> Iterator[Meeting]:
-    with TestClient(create_app(services), base_url=ORIGIN) as client:
+    with TestClient(create_app(services), base_url=ORIGIN, follow_redirects=False) as client:
         yield Meeting(services, client)
+
+
+def invited_guest(services: Services, host: User, meeting_id: str) -> User:
+    """Gina, a guest with an account, invited to the meeting by e-mail."""
+    link = services.invitations.invite_email(host, meeting_id, "gina@example.org")
+    return services.invitations.accept(link.token, "Gina", "correct horse battery")

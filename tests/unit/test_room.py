@@ -462,7 +462,7 @@ def test_resume_skips_the_lobby_and_replaces_the_old_connection(room: Harness) -
     assert room.closes() == {"bob": CloseCode.REPLACED}
     assert room.got("host") == [
         p.ParticipantLeft(pid="bob", reason="disconnected"),
-        p.ParticipantJoined(participant=room.state.participants["bob2"].info()),
+        p.ParticipantJoined(participant=room.state.participants["bob2"].info(), returning=True),
     ]
     [welcome] = room.got("bob2")
     assert isinstance(welcome, p.Welcome) and welcome.resume == "fresh" and welcome.locked

@@ -8,7 +8,13 @@ from fastapi.responses import RedirectResponse, Response
 from conclave.audit import events
 from conclave.errors import ConclaveError
 from conclave.web import csrf
-from conclave.web.audit import audit, client_address, json_download, leave_meetings
+from conclave.web.audit import (
+    audit,
+    client_address,
+    json_download,
+    leave_meetings,
+    on_hub,
+)
 from conclave.web.forms import Password
 from conclave.web.render import render
 from conclave.web.session import clear_session_cookie, require_user, services, set_session_cookie
@@ -31,6 +37,7 @@ def change_password(request: Request, current: Password, new: Password) -> Respo
     except ConclaveError as error:
         return render(request, "account.html", status_code=400, error=error)
     audit(request, events.PASSWORD_CHANGED, actor_id=user.id)
+    on_hub(request, request.app.state.hub.end_sessions_of, user.id)  # every old session ended
     response = RedirectResponse("/account?notice=password_changed", status_code=303)
     set_session_cookie(response, request, token)
     return response

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from conclave.audit import events
 from conclave.errors import N_, ConclaveError, InvalidInput, NotFound
 from conclave.web import csrf
-from conclave.web.audit import audit, client_address, json_download, leave_meetings
+from conclave.web.audit import audit, client_address, json_download, leave_meetings, on_hub
 from conclave.web.forms import DisplayName, Password, Username
 from conclave.web.render import render
 from conclave.web.routes import compliance, policy
@@ -81,6 +81,8 @@ def change_user(
     if action == "remove":
         leave_meetings(request, user_id)
     else:
+        if action == "disable":
+            on_hub(request, request.app.state.hub.disable_user, user_id)
         event = events.USER_DISABLED if action == "disable" else events.USER_ENABLED
         audit(request, event, actor_id=admin.id, subject_id=user_id)
     log.info("user changed", extra={"user_id": admin.id, "reason": action})

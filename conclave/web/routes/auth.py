@@ -12,7 +12,7 @@ from conclave.audit import events
 from conclave.errors import N_, ConclaveError, NotFound
 from conclave.i18n import LANGUAGES
 from conclave.web import csrf
-from conclave.web.audit import audit
+from conclave.web.audit import audit, on_hub
 from conclave.web.errors import error_page
 from conclave.web.forms import DisplayName, OptionalText, Password, Username, safe_next
 from conclave.web.render import render
@@ -68,7 +68,9 @@ def login(
 
 @router.post("/logout", dependencies=Protected)
 def logout(request: Request) -> Response:
-    services(request).accounts.end_session(request.cookies.get(COOKIE, ""))
+    ended = services(request).accounts.end_session(request.cookies.get(COOKIE, ""))
+    if ended is not None:
+        on_hub(request, request.app.state.hub.end_session, ended.id)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response)
     return response

@@ -233,7 +233,8 @@ class Room {
       case "participant_joined":
         this.#addPerson(m.participant);
         this.#keys(() => this.e2ee?.addPeer(m.participant.pid, m.participant.uid, true));
-        this.#notice(t("joined", { name: m.participant.name }));
+        // Back after a reconnect or a server restart: the others saw them a moment ago.
+        if (!m.returning) this.#notice(t("joined", { name: m.participant.name }));
         break;
       case "participant_updated":
         this.#updatePerson(m.participant);
@@ -495,7 +496,7 @@ class Room {
     } else if (state === "closed" && code !== undefined) {
       const known = CLOSE_MESSAGES[code];
       if (!this.selfPid && !known) this.#backToPrejoin(this.lastError || t("refused"));
-      else this.#over(known ? t(known) : this.lastError || t("refused"));
+      else this.#over(known ? t(known) : this.lastError || t("refused"), code);
     }
   }
 
@@ -528,8 +529,11 @@ class Room {
     element.hidden = false;
   }
 
-  /** @param {string} message */
-  #over(message) {
+  /**
+   * @param {string} message
+   * @param {number} code the close code
+   */
+  #over(message, code) {
     this.#takeSpare(false);
     this.call?.disconnectAll();
     this.call = null;
@@ -539,6 +543,12 @@ class Room {
     this.chat.clear();
     this.pendingChat = [];
     byId("over-message").textContent = message;
+    // An ended meeting stays ended: only its organiser can start it again.
+    const ended = code === 4011;
+    const organiser = byId("room").dataset.organiser === "true";
+    byId("join-again").hidden = ended && !organiser;
+    byId("join-again").textContent = ended ? t("start_again") : t("join_again");
+    byId("over-hint").hidden = !ended || organiser;
     showSection("over");
   }
 
