@@ -65,6 +65,11 @@ SESSION_SWEEP_SECONDS = 30.0
 MAX_STRIKES = 5  # malformed messages tolerated before the connection is closed
 RATE_PER_SECOND = 50.0
 RATE_BURST = 200.0
+# Reactions and hand toggles reach everyone in the room: a tighter budget of their own, so
+# one person cannot flood a meeting with them (beyond it: error ``rate_limited``, dropped).
+SHOWN_PER_SECOND = 2.0
+SHOWN_BURST = 10.0
+SHOWN_TO_EVERYONE = (p.ClientReaction, p.ClientHand)
 
 REFUSALS = {
     "not_invited": "You are not invited to this meeting.",
@@ -362,6 +367,7 @@ class Hub:
 
     async def _read_loop(self, connection: Connection) -> None:
         bucket = TokenBucket(RATE_PER_SECOND, RATE_BURST, time.monotonic)
+        shown = TokenBucket(SHOWN_PER_SECOND, SHOWN_BURST, time.monotonic)
         strikes = 0
         while not connection.closing:  # a silent client: the connection's timer closes it
             try:
@@ -379,7 +385,7 @@ class Hub:
             if raw is None:
                 error = ProtocolError("not_json", "binary frames are not part of the protocol")
             else:
-                error = self._handle(connection, raw)
+                error = self._handle(connection, raw, shown)
             if error is not None:
                 strikes += 1
                 connection.send(p.Error(code=error.code, message=error.message).to_json())
@@ -387,13 +393,17 @@ class Hub:
                     connection.close(_close_code(error), error.message)
                     return
 
-    def _handle(self, connection: Connection, raw: str) -> ProtocolError | None:
+    def _handle(self, connection: Connection, raw: str, shown: TokenBucket) -> ProtocolError | None:
         try:
             message = p.parse_client_message(raw)
         except ProtocolError as error:
             return error
         if isinstance(message, p.ClientHello):
             return ProtocolError("invalid", "hello was already sent")
+        if isinstance(message, SHOWN_TO_EVERYONE) and not shown.take():
+            text = "Too many reactions or hand changes at once; wait a moment."
+            connection.send(p.Error(code="rate_limited", message=text).to_json())
+            return None
         if isinstance(message, SFU_MESSAGES):
             self._relay_to_sfu(connection, message)
             return None

@@ -21,6 +21,7 @@ from pydantic_core import PydanticCustomError
 PROTOCOL_VERSION: Final = 1
 MAX_MESSAGE_BYTES: Final = 64 * 1024
 MAX_CHAT_CHARS: Final = 16384  # end-to-end encrypted: 4000 characters of text, sealed
+MAX_REACTION_CHARS: Final = 512  # one emoji, sealed like chat
 MAX_SIGNAL_BYTES: Final = 32 * 1024
 MAX_SIGNAL_DEPTH: Final = 32
 MAX_RESUME_CHARS: Final = 128
@@ -162,9 +163,29 @@ class ClientChat(_ClientModel):
     text: str = Field(min_length=1, max_length=MAX_CHAT_CHARS)
 
 
+class ClientReaction(_ClientModel):
+    """A brief reaction (one emoji), sealed like chat: the server relays it unread, so
+    receivers check it against the allowed set; the server bounds its size and rate."""
+
+    type: Literal["reaction"] = "reaction"
+    reaction: str = Field(min_length=1, max_length=MAX_REACTION_CHARS)
+
+
 class ClientAdmit(_ClientModel):
     type: Literal["admit"] = "admit"
     pid: Pid
+
+
+class ClientAdmitAll(_ClientModel):
+    type: Literal["admit_all"] = "admit_all"
+
+
+class ClientMuteAll(_ClientModel):
+    type: Literal["mute_all"] = "mute_all"
+
+
+class ClientLowerHands(_ClientModel):
+    type: Literal["lower_hands"] = "lower_hands"
 
 
 class ClientDeny(_ClientModel):
@@ -258,7 +279,11 @@ ClientMessage: TypeAlias = Annotated[
     | ClientMedia
     | ClientHand
     | ClientChat
+    | ClientReaction
     | ClientAdmit
+    | ClientAdmitAll
+    | ClientMuteAll
+    | ClientLowerHands
     | ClientDeny
     | ClientLock
     | ClientMute
@@ -402,6 +427,7 @@ class ParticipantInfo(_ServerModel):
     cam: bool
     screen: bool
     hand: bool
+    hand_order: int = 0  # raised hands in the order of raising: 1, 2, ...; 0 when down
 
 
 class LobbyEntryInfo(_ServerModel):
@@ -473,6 +499,12 @@ class ChatRelay(_ServerModel):
     text: str
     id: int
     ts: int
+
+
+class ReactionRelay(_ServerModel):
+    type: Literal["reaction"] = "reaction"
+    from_: str = Field(alias="from")
+    reaction: str
 
 
 class ChatCleared(_ServerModel):
@@ -588,6 +620,7 @@ ServerMessage: TypeAlias = Annotated[
     | LobbyWaiting
     | SignalRelay
     | ChatRelay
+    | ReactionRelay
     | ChatCleared
     | Muted
     | UnmuteRequested

@@ -57,6 +57,7 @@ class Participant:
     cam: bool = False
     screen: bool = False
     hand: bool = False
+    hand_order: int = 0
 
     def info(self) -> p.ParticipantInfo:
         return p.ParticipantInfo(
@@ -69,6 +70,7 @@ class Participant:
             cam=self.cam,
             screen=self.screen,
             hand=self.hand,
+            hand_order=self.hand_order,
         )
 
 
@@ -96,6 +98,7 @@ class RoomState:
     promoted: frozenset[str] = frozenset()  # user ids made hosts during this meeting
     ended: bool = False
     chat_counter: int = 0
+    hand_counter: int = 0  # raised hands so far: the order in which hands went up
     media_mode: p.MediaMode = "p2p"
     sfu_from: int = 0  # move to the SFU once this many take part (0: never; set by the hub)
 
@@ -183,8 +186,28 @@ class Chat(ClientEvent):
 
 
 @dataclass(frozen=True)
+class Reaction(ClientEvent):
+    reaction: str
+
+
+@dataclass(frozen=True)
 class Admit(ClientEvent):
     pid: str
+
+
+@dataclass(frozen=True)
+class AdmitAll(ClientEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class MuteAll(ClientEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class LowerHands(ClientEvent):
+    pass
 
 
 @dataclass(frozen=True)
@@ -241,7 +264,11 @@ Event: TypeAlias = (
     | Media
     | Hand
     | Chat
+    | Reaction
     | Admit
+    | AdmitAll
+    | MuteAll
+    | LowerHands
     | Deny
     | Lock
     | Mute
@@ -327,8 +354,16 @@ def from_client_message(sender: str, message: p.ClientMessage, now_ms: int) -> E
             return Chat(sender, text, now_ms)
         case p.ClientLock(locked=locked):
             return Lock(sender, locked)
+        case p.ClientReaction(reaction=reaction):
+            return Reaction(sender, reaction)
         case p.ClientAdmit(pid=pid):
             return Admit(sender, pid)
+        case p.ClientAdmitAll():
+            return AdmitAll(sender)
+        case p.ClientMuteAll():
+            return MuteAll(sender)
+        case p.ClientLowerHands():
+            return LowerHands(sender)
         case p.ClientDeny(pid=pid):
             return Deny(sender, pid)
         case p.ClientMute(pid=pid):

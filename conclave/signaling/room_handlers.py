@@ -18,6 +18,7 @@ from conclave.signaling.room import (
     ENDED_REASON,
     Action,
     Admit,
+    AdmitAll,
     AskUnmute,
     Broadcast,
     Chat,
@@ -34,12 +35,15 @@ from conclave.signaling.room import (
     Leave,
     LobbyEntry,
     Lock,
+    LowerHands,
     Media,
     MeetingEnded,
     Mute,
+    MuteAll,
     Outcome,
     Participant,
     Promote,
+    Reaction,
     Reinvited,
     Resume,
     RevokeAccess,
@@ -266,7 +270,19 @@ def _media(state: RoomState, event: Media) -> Outcome:
 
 
 def _hand(state: RoomState, event: Hand) -> Outcome:
-    return _update(state, replace(state.participants[event.sender], hand=event.raised))
+    who = state.participants[event.sender]
+    if who.hand == event.raised:
+        return state, []
+    if not event.raised:
+        return _update(state, replace(who, hand=False, hand_order=0))
+    order = state.hand_counter + 1
+    raised = replace(who, hand=True, hand_order=order)
+    return _update(replace(state, hand_counter=order), raised)
+
+
+def _reaction(state: RoomState, event: Reaction) -> Outcome:
+    relay = p.ReactionRelay(from_=event.sender, reaction=event.reaction)
+    return state, [Broadcast(relay, frozenset({event.sender}))]
 
 
 def _chat(state: RoomState, event: Chat) -> Outcome:
@@ -291,6 +307,37 @@ def _admit(state: RoomState, event: Admit) -> Outcome:
     waiting = replace(state, lobby=_without(state.lobby, [entry.pid]))
     new, actions = _enter(waiting, who, entry.resume_token)
     return new, [Send(who.pid, p.Admitted()), *actions, *_lobby_news(new)]
+
+
+def _admit_all(state: RoomState, event: AdmitAll) -> Outcome:
+    """Everyone in the lobby, in the order they knocked, as far as the room has seats."""
+    actions: list[Action] = []
+    for pid in list(state.lobby):
+        if _full(state):
+            actions.append(_error(event.sender, "meeting_full", FULL))
+            break
+        state, admitted = _admit(state, Admit(event.sender, pid))
+        actions += admitted
+    return state, actions
+
+
+def _mute_all(state: RoomState, event: MuteAll) -> Outcome:
+    """Every open microphone but the host's own."""
+    actions: list[Action] = []
+    for pid, who in list(state.participants.items()):
+        if pid != event.sender and who.mic:
+            state, muted = _mute(state, Mute(event.sender, pid))
+            actions += muted
+    return state, actions
+
+
+def _lower_hands(state: RoomState, event: LowerHands) -> Outcome:
+    actions: list[Action] = []
+    for who in list(state.participants.values()):
+        if who.hand:
+            state, lowered = _update(state, replace(who, hand=False, hand_order=0))
+            actions += lowered
+    return state, actions
 
 
 def _deny(state: RoomState, event: Deny) -> Outcome:
@@ -381,7 +428,11 @@ _TABLE: Mapping[type, tuple[Gate, Callable[[RoomState, Any], Outcome]]] = Mappin
         Media: ("participant", _media),
         Hand: ("participant", _hand),
         Chat: ("participant", _chat),
+        Reaction: ("participant", _reaction),
         Admit: ("host", _admit),
+        AdmitAll: ("host", _admit_all),
+        MuteAll: ("host", _mute_all),
+        LowerHands: ("host", _lower_hands),
         Deny: ("host", _deny),
         Lock: ("host", _lock),
         Mute: ("host", _mute),

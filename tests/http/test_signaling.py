@@ -52,6 +52,7 @@ def test_two_members_meet_and_signal(
                 "cam": False,
                 "screen": False,
                 "hand": False,
+                "hand_order": 0,
             }
             i.send({"type": "signal", "to": welcome["you"], "payload": {"sdp": "v=0"}})
             relayed = h.until("signal")

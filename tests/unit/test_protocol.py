@@ -49,7 +49,11 @@ VALID: list[tuple[dict[str, Any], p.ClientMessage]] = [
     ),
     ({"type": "hand", "raised": True}, p.ClientHand(raised=True)),
     ({"type": "chat", "text": "Grüße 👋"}, p.ClientChat(text="Grüße 👋")),
+    ({"type": "reaction", "reaction": "c2VhbGVk"}, p.ClientReaction(reaction="c2VhbGVk")),
     ({"type": "admit", "pid": "a1"}, p.ClientAdmit(pid="a1")),
+    ({"type": "admit_all"}, p.ClientAdmitAll()),
+    ({"type": "mute_all"}, p.ClientMuteAll()),
+    ({"type": "lower_hands"}, p.ClientLowerHands()),
     ({"type": "deny", "pid": "a1"}, p.ClientDeny(pid="a1")),
     ({"type": "lock", "locked": False}, p.ClientLock(locked=False)),
     ({"type": "mute", "pid": "a1"}, p.ClientMute(pid="a1")),
@@ -193,6 +197,21 @@ BAD: list[tuple[str | bytes, str, str]] = [
         _chat("x" * (MAX_CHAT_CHARS + 1)),
         "invalid",
         "chat.text: String should have at most 16384 characters",
+    ),
+    (
+        json.dumps({"type": "reaction", "reaction": "x" * 513}),
+        "invalid",
+        "reaction.reaction: String should have at most 512 characters",
+    ),
+    (
+        '{"type": "reaction"}',
+        "invalid",
+        "reaction.reaction: Field required",
+    ),
+    (
+        '{"type": "mute_all", "pid": "a1"}',
+        "invalid",
+        "mute_all.pid: Extra inputs are not permitted",
     ),
     (
         '{"type": "chat", "text": "\\ud800"}',
@@ -364,6 +383,7 @@ def test_server_json_exact() -> None:
                 "cam": True,
                 "screen": False,
                 "hand": False,
+                "hand_order": 0,
             }
         ],
         "locked": False,

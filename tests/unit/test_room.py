@@ -351,12 +351,67 @@ def test_end(room: Harness) -> None:
     assert room.state == ended
 
 
+def test_hands_are_ordered_by_raising_and_hosts_lower_them_all(room: Harness) -> None:
+    room.join("carl")
+    room.do(r.Hand("carl", True))
+    room.do(r.Hand("bob", True))
+    room.do(r.Hand("bob", True))  # no news: already up
+    assert room.actions == []
+    orders = {pid: x.hand_order for pid, x in room.state.participants.items()}
+    assert orders == {"host": 0, "carl": 1, "bob": 2}
+    room.do(r.Hand("carl", False))
+    room.do(r.Hand("carl", True))  # back of the queue
+    assert room.state.participants["carl"].hand_order == 3
+    before = room.state
+    room.do(r.LowerHands("bob"))
+    _only_error(room, "bob", "not_host", before)
+    room.do(r.LowerHands("host"))
+    assert room.types("bob") == ["participant_updated", "participant_updated"]
+    assert not any(x.hand or x.hand_order for x in room.state.participants.values())
+
+
+def test_mute_all_mutes_every_open_microphone_but_the_hosts_own(room: Harness) -> None:
+    room.join("carl", mic=True)
+    room.do(r.Media("host", mic=True, cam=False, screen=False))
+    room.do(r.MuteAll("host"))
+    assert room.types("carl") == ["muted", "participant_updated"]
+    assert room.types("bob") == ["participant_updated"]  # his was off: not muted again
+    mics = {pid: x.mic for pid, x in room.state.participants.items()}
+    assert mics == {"host": True, "bob": False, "carl": False}
+
+
+def test_admit_all_admits_in_order_of_knocking_as_far_as_seats_allow() -> None:
+    h = Harness(max_participants=3)
+    h.join("host", host=True)
+    for pid in ("g1", "g2", "g3"):
+        h.join(pid, lobby=True, guest=True)
+    h.do(r.AdmitAll("host"))
+    assert list(h.state.participants) == ["host", "g1", "g2"]
+    assert list(h.state.lobby) == ["g3"]
+    assert h.types("g1")[0] == "admitted"
+    assert p.Error(code="meeting_full", message="the meeting is full") in h.got("host")
+
+
+def test_a_reaction_reaches_everyone_else_unread(room: Harness) -> None:
+    room.do(r.Reaction("bob", "sealed-reaction"))
+    relay = p.ReactionRelay(from_="bob", reaction="sealed-reaction")
+    assert room.got("host") == [relay]
+    assert room.got("bob") == []
+
+
 def event_pid(event: Event) -> str:
     return event.sender if isinstance(event, r.ClientEvent) else getattr(event, "pid", "")
 
 
 TARGETED = (r.Admit, r.Deny, r.Mute, r.AskUnmute, r.Kick, r.Promote)
-BY_NON_HOST = [*(kind("bob", "host") for kind in TARGETED), r.Lock("bob", True), r.End("bob")]
+BY_NON_HOST = [
+    *(kind("bob", "host") for kind in TARGETED),
+    r.Lock("bob", True),
+    r.End("bob"),
+    r.AdmitAll("bob"),
+    r.MuteAll("bob"),
+    r.LowerHands("bob"),
+]
 UNKNOWN_TARGETS = [
     *(kind("host", "nobody") for kind in TARGETED),
     *(kind("host", "g") for kind in (r.Mute, r.AskUnmute, r.Kick, r.Promote)),
@@ -484,6 +539,11 @@ def test_from_client_message() -> None:
     assert r.from_client_message("a", p.ClientChat(text="x"), 7) == r.Chat("a", "x", 7)
     assert r.from_client_message("a", p.ClientKick(pid="b"), 7) == r.Kick("a", "b")
     assert r.from_client_message("a", p.ClientLeave(), 7) == r.Leave("a")
+    reaction = p.ClientReaction(reaction="x")
+    assert r.from_client_message("a", reaction, 7) == r.Reaction("a", "x")
+    assert r.from_client_message("a", p.ClientAdmitAll(), 7) == r.AdmitAll("a")
+    assert r.from_client_message("a", p.ClientMuteAll(), 7) == r.MuteAll("a")
+    assert r.from_client_message("a", p.ClientLowerHands(), 7) == r.LowerHands("a")
     assert r.from_client_message("a", p.ClientPong(), 7) is None
     assert r.from_client_message("a", p.ClientHello(version=1), 7) is None
 
@@ -498,12 +558,16 @@ KINDS = ["join"] * 4 + [
     "signal",
     "media",
     "hand",
+    "reaction",
     "chat",
     "lock",
     "admit",
     "admit",
+    "admit_all",
     "deny",
     "mute",
+    "mute_all",
+    "lower_hands",
     "ask_unmute",
     "kick",
     "kick",
@@ -551,6 +615,10 @@ def _decode(state: RoomState, step: int, instruction: Step) -> Event:
         "media": lambda: r.Media(by, flag, other, c % 2 == 0),
         "hand": lambda: r.Hand(by, other),
         "chat": lambda: r.Chat(by, "hi", c),
+        "reaction": lambda: r.Reaction(by, "sealed"),
+        "admit_all": lambda: r.AdmitAll(by),
+        "mute_all": lambda: r.MuteAll(by),
+        "lower_hands": lambda: r.LowerHands(by),
         "lock": lambda: r.Lock(by, other),
         "admit": lambda: r.Admit(by, waiting),
         "deny": lambda: r.Deny(by, waiting),
@@ -565,7 +633,20 @@ def _decode(state: RoomState, step: int, instruction: Step) -> Event:
     return make[kind]()
 
 
-HOST_ONLY = (r.Admit, r.Deny, r.Lock, r.Mute, r.AskUnmute, r.Kick, r.Promote, r.End, r.ClearChat)
+HOST_ONLY = (
+    r.Admit,
+    r.AdmitAll,
+    r.Deny,
+    r.Lock,
+    r.Mute,
+    r.MuteAll,
+    r.LowerHands,
+    r.AskUnmute,
+    r.Kick,
+    r.Promote,
+    r.End,
+    r.ClearChat,
+)
 
 
 def _check(before: RoomState, event: Event, after: RoomState, actions: Sequence[Action]) -> None:
@@ -584,6 +665,9 @@ def _check(before: RoomState, event: Event, after: RoomState, actions: Sequence[
     sender = before.participants.get(event_pid(event))
     if isinstance(event, HOST_ONLY) and not before.ended and not (sender and sender.host):
         assert after == before
+    raised = sorted(x.hand_order for x in after.participants.values() if x.hand)
+    assert len(set(raised)) == len(raised) and all(0 < n <= after.hand_counter for n in raised)
+    assert all(x.hand_order == 0 for x in after.participants.values() if not x.hand)
     if isinstance(event, r.Chat) and after.chat_counter != before.chat_counter:
         assert after.chat_counter == before.chat_counter + 1
     for action in actions:  # everything the hub would send can be serialised
