@@ -27,7 +27,9 @@ from tests.support.ws import Meeting, running
 
 def _guest(services: Services, host: User, meeting: MeetingRecord) -> User:
     link = services.invitations.invite_email(host, meeting.id, "gina@example.org")
-    return services.invitations.accept(link.token, "Gina", "correct horse battery")
+    return services.invitations.accept(
+        link.token, "Gina", "correct horse battery", "unknown"
+    ).account
 
 
 def test_two_members_meet_and_signal(
