@@ -182,6 +182,24 @@ def test_the_invitation_link_does_not_say_whether_the_address_has_an_account(
     assert "nina@example.org" not in {u.username for u in services.accounts.list_users()}
 
 
+def test_a_full_network_limit_refuses_links_to_new_and_known_addresses_alike(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    for services in _services(tmp_path, clock, login_max_failures=2, login_network_max_failures=2):
+        host = make_user(services, "hannah")
+        _guest(services, host)
+        second = _meeting(services, host, "Second")
+        known = _link(services, host, second, "gina@example.org")
+        unknown = _link(services, host, second, "nina@example.org")
+        holder = Browser(services, ATTACKER)
+        for name in ("someone", "someone-else"):
+            assert holder.login(name, WRONG).status_code == 401
+        for token in (known, unknown):
+            form = {"display_name": "X", "password": PASSWORD}
+            assert _locked(holder.post(f"/invite/{token}", form, page="/login"))
+        assert "nina@example.org" not in {u.username for u in services.accounts.list_users()}
+
+
 # -- the account page ---------------------------------------------------------------------
 def test_the_current_password_on_the_account_page_is_throttled_like_sign_in(
     services: Services,
