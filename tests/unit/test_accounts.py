@@ -13,11 +13,13 @@ from conclave.accounts.passwords import Passwords, unmatchable_hash
 from conclave.errors import InvalidInput
 from conclave.privacy.addresses import truncate_ip
 
-GATE = HashGate(4, wait_seconds=3)
+
+def _passwords() -> Passwords:
+    return Passwords(12, HashGate(4, wait_seconds=3))
 
 
 def test_production_hashes_are_argon2id_with_rfc_9106_parameters() -> None:
-    hashed = Passwords(12, GATE).hash("a long enough secret")
+    hashed = _passwords().hash("a long enough secret")
     assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
 
 
@@ -31,12 +33,12 @@ def test_production_hashes_are_argon2id_with_rfc_9106_parameters() -> None:
 )
 def test_password_policy(password: str, message: str) -> None:
     with pytest.raises(InvalidInput) as caught:
-        Passwords(12, GATE).check_policy(password, "alice")
+        _passwords().check_policy(password, "alice")
     assert caught.value.text == message
 
 
 def test_verify_rejects_wrong_missing_and_garbage_hashes() -> None:
-    passwords = Passwords(12, GATE)
+    passwords = _passwords()
     hashed = passwords.hash("a long enough secret")
     assert passwords.verify(hashed, "a long enough secret")
     assert not passwords.verify(hashed, "a long enough secreT")
