@@ -37,7 +37,7 @@ class IssuedLink:
 @dataclass(frozen=True, slots=True)
 class PendingInvitation:
     """What the link page shows. Whether the address has an account is deliberately not
-    part of it: the page is the same either way (docs/architecture.md, "Invitations")."""
+    part of it: the page is the same either way (docs/deployment.md, "Password throttles")."""
 
     invitation: Invitation
     meeting: Meeting
