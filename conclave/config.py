@@ -60,14 +60,43 @@ class DatabaseSettings(Section):
 
 
 class SecuritySettings(Section):
+    """Password checks are throttled per (account, network) and per network for account
+    passwords, per (meeting, person) and per (meeting, network) for meeting passwords,
+    all in one moving window (docs/deployment.md, "Password throttles")."""
+
     password_min_length: int = Field(12, ge=8, le=128)
     session_idle_minutes: int = Field(60, ge=5, le=1440)
     session_absolute_hours: int = Field(12, ge=1, le=720)
     login_max_failures: int = Field(5, ge=1, le=100)
+    login_network_max_failures: int = Field(50, ge=1, le=10_000)
     login_window_minutes: int = Field(15, ge=1, le=1440)
+    meeting_password_max_failures: int = Field(5, ge=1, le=100)
+    meeting_password_network_max_failures: int = Field(20, ge=1, le=10_000)
+    password_check_concurrency: int = Field(4, ge=1, le=64)
+    password_check_wait_seconds: float = Field(3.0, ge=0, le=30)
     hsts_max_age: int = Field(31536000, ge=0)
     setup_link_minutes: int = Field(60, ge=5, le=1440)
     require_e2ee: bool = True
+
+    @field_validator("login_network_max_failures")
+    @classmethod
+    def _network_covers_account(cls, value: int, info: ValidationInfo) -> int:
+        return _at_least(value, info, "login_max_failures")
+
+    @field_validator("meeting_password_network_max_failures")
+    @classmethod
+    def _network_covers_person(cls, value: int, info: ValidationInfo) -> int:
+        return _at_least(value, info, "meeting_password_max_failures")
+
+
+def _at_least(value: int, info: ValidationInfo, smaller: str) -> int:
+    """A network's limit counts the failures of everyone in it: never below one pair's."""
+    low = info.data.get(smaller)
+    if low is not None and value < low:
+        raise ValueError(
+            f"must be at least security.{smaller} ({low}): a network holds many people"
+        )
+    return value
 
 
 class InvitationSettings(Section):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from argon2 import Parameters
+from argon2 import Parameters, PasswordHasher
 
+from conclave.accounts.hash_gate import HashGate
 from conclave.accounts.identity import IdentityKeys
+from conclave.accounts.password_checks import AccountPasswordChecks, MeetingPasswordChecks
 from conclave.accounts.passwords import Passwords
 from conclave.accounts.rights import DataRights
 from conclave.accounts.service import AccountService
@@ -55,19 +57,36 @@ def build_services(
     *,
     migrate: bool = True,
     argon2: Parameters | None = None,
+    hasher: PasswordHasher | None = None,
 ) -> Services:
-    """``argon2`` overrides the hashing cost (tests use argon2's cheapest profile)."""
+    """``argon2`` overrides the hashing cost (tests use argon2's cheapest profile);
+    ``hasher``, the hasher itself (tests count its operations)."""
     private_dir(settings.data_dir)
     db = Database(settings.database_url)
     if migrate:
         db.migrate()
     security = settings.security
-    passwords = Passwords(security.password_min_length, argon2)
+    gate = HashGate(security.password_check_concurrency, security.password_check_wait_seconds)
+    passwords = Passwords(security.password_min_length, gate, parameters=argon2, hasher=hasher)
     window = security.login_window_minutes * 60.0
-    login_throttle = Throttle(security.login_max_failures, window, TOO_MANY_LOGINS)
-    password_throttle = Throttle(security.login_max_failures, window, TOO_MANY_PASSWORDS)
+
+    def seconds() -> float:  # the services' clock, for the throttles' windows
+        return clock().timestamp()
+
+    account_checks = AccountPasswordChecks(
+        passwords,
+        Throttle(window, TOO_MANY_LOGINS, seconds),
+        security.login_max_failures,
+        security.login_network_max_failures,
+    )
+    meeting_checks = MeetingPasswordChecks(
+        passwords,
+        Throttle(window, TOO_MANY_PASSWORDS, seconds),
+        security.meeting_password_max_failures,
+        security.meeting_password_network_max_failures,
+    )
     meetings = MeetingService(db, passwords, clock)
-    accounts = AccountService(db, passwords, security, clock, login_throttle)
+    accounts = AccountService(db, passwords, security, clock, account_checks)
     audit = AuditService(db, clock)
     policy = PolicyService(db, settings, clock)  # the effective data-protection policy
     retention = RetentionService(db, audit, settings, clock, lambda: policy.current().retention)
@@ -80,14 +99,14 @@ def build_services(
             db,
             meetings,
             passwords,
+            account_checks,
             settings.invitations,
             clock,
             guests_allowed=lambda: policy.current().meetings.allow_guests,
         ),
         access=AccessService(
             db,
-            passwords,
-            password_throttle,
+            meeting_checks,
             clock,
             guests_allowed=lambda: policy.current().meetings.allow_guests,
         ),
@@ -98,7 +117,6 @@ def build_services(
         data_rights=DataRights(
             db,
             accounts,
-            passwords,
             audit,
             settings,
             clock,

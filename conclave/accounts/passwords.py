@@ -1,4 +1,5 @@
-"""Password hashing (argon2id) and the password policy."""
+"""Password hashing (argon2id) and the password policy. Every argon2 operation passes
+the gate (``hash_gate.py``); throttling is the callers' part (``password_checks.py``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.low_level import ARGON2_VERSION
 
+from conclave.accounts.hash_gate import HashGate
 from conclave.errors import N_, InvalidInput
 
 MAX_PASSWORD_LENGTH = 1024
@@ -17,11 +19,20 @@ MAX_PASSWORD_LENGTH = 1024
 class Passwords:
     """argon2id hashing with the library's recommended parameters (RFC 9106)."""
 
-    def __init__(self, min_length: int, parameters: Parameters | None = None) -> None:
+    def __init__(
+        self,
+        min_length: int,
+        gate: HashGate,
+        *,
+        parameters: Parameters | None = None,
+        hasher: PasswordHasher | None = None,
+    ) -> None:
+        """``parameters`` or a ready ``hasher`` override the cost (tests only)."""
         self.min_length = min_length
-        self._hasher = (
-            PasswordHasher.from_parameters(parameters) if parameters else PasswordHasher()
-        )
+        self.gate = gate
+        if hasher is None:
+            hasher = PasswordHasher.from_parameters(parameters) if parameters else PasswordHasher()
+        self._hasher = hasher
         self._dummy = unmatchable_hash(self._hasher)
 
     def check_policy(self, password: str, username: str) -> None:
@@ -44,18 +55,21 @@ class Passwords:
             )
 
     def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
+        """Raises RateLimited when the gate stays full (``hash_gate.py``)."""
+        with self.gate.slot():
+            return self._hasher.hash(password)
 
     def verify(self, password_hash: str | None, password: str) -> bool:
-        """Check a password; with no hash, spend the same time and fail."""
+        """Check a password; with no hash, spend the same time and fail. Raises
+        RateLimited when the gate stays full: then nothing was checked."""
         if len(password) > MAX_PASSWORD_LENGTH:
             return False
         try:
-            return self._hasher.verify(password_hash or self._dummy, password) and (
-                password_hash is not None
-            )
+            with self.gate.slot():
+                matched = self._hasher.verify(password_hash or self._dummy, password)
         except (VerificationError, InvalidHashError):
             return False
+        return matched and password_hash is not None
 
 
 def unmatchable_hash(hasher: PasswordHasher) -> str:

@@ -15,13 +15,13 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, Literal
 
-from conclave.accounts.passwords import Passwords
 from conclave.accounts.service import AccountService
 from conclave.audit import events
 from conclave.audit.service import AuditService
 from conclave.clock import Clock
 from conclave.config import RetentionSettings, Settings
-from conclave.errors import N_, Conflict, NotAuthorised, NotFound
+from conclave.errors import N_, Conflict, NotFound
+from conclave.privacy.addresses import truncate_ip
 from conclave.store import personal, users
 from conclave.store.db import Database
 from conclave.store.personal import Erased
@@ -45,7 +45,6 @@ class DataRights:
         self,
         db: Database,
         accounts: AccountService,
-        passwords: Passwords,
         audit: AuditService,
         settings: Settings,
         clock: Clock,
@@ -55,7 +54,6 @@ class DataRights:
         """``retention`` and ``controller``: the policy in force (``services.policy``)."""
         self.db = db
         self.accounts = accounts
-        self.passwords = passwords
         self.audit = audit
         self.settings = settings
         self.clock = clock
@@ -104,13 +102,9 @@ class DataRights:
 
     # -- Art. 17 ----------------------------------------------------------------------
     def delete_own(self, user: User, password: str, client: str | None) -> Erased:
-        """The person deletes their own account, confirmed with their password."""
-        with self.db.transaction("delete_own_check") as tx:
-            current = users.by_id(tx, user.id)
-        if current is None:
-            raise NotFound(N_("No such user."), reason="unknown_user")
-        if not self.passwords.verify(current.password_hash, password):
-            raise NotAuthorised(N_("The password is wrong."), reason="wrong_password")
+        """The person deletes their own account, confirmed with their password (a wrong
+        one counts like a failed sign-in from the client's network)."""
+        current = self.accounts.confirm_password(user.id, password, truncate_ip(client))
         with self.db.transaction("delete_own_account") as tx:
             if current.is_admin and not current.disabled and users.count_active_admins(tx) <= 1:
                 raise Conflict(

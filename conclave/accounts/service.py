@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session as Db
 
 from conclave import tokens
 from conclave.accounts import names
+from conclave.accounts.password_checks import AccountPasswordChecks, login_name
 from conclave.accounts.passwords import Passwords
-from conclave.accounts.throttle import Throttle
 from conclave.clock import Clock
 from conclave.config import SecuritySettings
 from conclave.errors import N_, Conflict, NotAuthenticated, NotAuthorised, NotFound
@@ -38,13 +38,13 @@ class AccountService:
         passwords: Passwords,
         security: SecuritySettings,
         clock: Clock,
-        throttle: Throttle,
+        checks: AccountPasswordChecks,
     ) -> None:
         self.db = db
         self.passwords = passwords
         self.security = security
         self.clock = clock
-        self.throttle = throttle
+        self.checks = checks
 
     # -- accounts -------------------------------------------------------------------
     def create_user(
@@ -120,29 +120,37 @@ class AccountService:
             users.set_password_hash(tx, user.id, password_hash)
             sessions.remove_for_user(tx, user.id)
 
-    def change_own_password(self, user: User, current: str, new: str) -> str:
+    def confirm_password(self, user_id: int, password: str, network: str) -> User:
+        """The account, if ``password`` is its password; a wrong one counts like a failed
+        sign-in from ``network`` (``password_checks.py``)."""
+        current = self.get(user_id)
+        if not self.checks.check(current.username, network, current.password_hash, password):
+            raise NotAuthorised(N_("The password is wrong."), reason="wrong_password")
+        return current
+
+    def change_own_password(self, user: User, current: str, new: str, network: str) -> str:
         """Check the current password, set the new one; returns a fresh session token."""
-        if not self.passwords.verify(self.get(user.id).password_hash, current):
-            raise NotAuthorised(N_("The current password is wrong."), reason="wrong_password")
+        try:
+            self.confirm_password(user.id, current, network)
+        except NotAuthorised:
+            raise NotAuthorised(
+                N_("The current password is wrong."), reason="wrong_password"
+            ) from None
         self.set_password(user.id, new)
         return self.start_session(user)
 
     # -- login ------------------------------------------------------------------------
-    def authenticate(self, username: str, password: str, client: str) -> User:
-        """Check credentials, throttled per account and per client network."""
-        account_key = f"account:{username.strip().lower()[:254]}"
-        client_key = f"client:{client}"
-        self.throttle.check(account_key, client_key)
+    def authenticate(self, username: str, password: str, network: str) -> User:
+        """Check credentials, throttled per (account, network) pair and per network."""
+        name = login_name(username)
         with self.db.transaction("authenticate") as tx:
-            user = users.by_username(tx, username.strip().lower()[:254])
-        if not self.passwords.verify(user.password_hash if user else None, password):
-            self.throttle.fail(account_key, client_key)
+            user = users.by_username(tx, name)
+        if not self.checks.check(name, network, user.password_hash if user else None, password):
             raise NotAuthenticated(LOGIN_FAILED, reason="bad_credentials")
-        if user is None:  # verify() never accepts the dummy hash; this keeps mypy informed
+        if user is None:  # a check never accepts the dummy hash; this keeps mypy informed
             raise NotAuthenticated(LOGIN_FAILED, reason="bad_credentials")
         if user.disabled:
             raise NotAuthorised(N_("This account is disabled."), reason="account_disabled")
-        self.throttle.reset(account_key)
         return user
 
     def start_session(self, user: User) -> str:

@@ -56,12 +56,15 @@ def measures(settings: Settings) -> tuple[Measure, ...]:
             text(
                 N_(
                     "Personal accounts for every participant; passwords of at least {length} "
-                    "characters stored as argon2id hashes; sign-in throttled after {failures} "
-                    "failures within {minutes} minutes."
+                    "characters stored as argon2id hashes; every password check throttled "
+                    "after {failures} failures per account and network and {network} per "
+                    "network within {minutes} minutes, at most {concurrent} at once."
                 ),
                 length=security.password_min_length,
                 failures=security.login_max_failures,
+                network=security.login_network_max_failures,
                 minutes=security.login_window_minutes,
+                concurrent=security.password_check_concurrency,
             ),
         ),
         (

@@ -6,8 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from conclave.accounts.passwords import Passwords
-from conclave.accounts.throttle import Throttle
+from conclave.accounts.password_checks import MeetingPasswordChecks
 from conclave.clock import Clock
 from conclave.errors import N_, NotFound
 from conclave.store import invitations, meetings, users
@@ -43,20 +42,19 @@ def _refuse(reason: RefuseReason, meeting: Meeting | None = None) -> Decision:
 
 
 class AccessService:
-    """``decide(user, meeting, password)``; wrong passwords are throttled like logins."""
+    """``decide(user, meeting, password)``; wrong meeting passwords are throttled per
+    (meeting, person) and per (meeting, network) (``accounts/password_checks.py``)."""
 
     def __init__(
         self,
         db: Database,
-        passwords: Passwords,
-        throttle: Throttle,
+        checks: MeetingPasswordChecks,
         clock: Clock,
         guests_allowed: Callable[[], bool] = lambda: True,
     ) -> None:
         """``guests_allowed``: the policy in force (``services.policy``)."""
         self.db = db
-        self.passwords = passwords
-        self.throttle = throttle
+        self.checks = checks
         self.clock = clock
         self.guests_allowed = guests_allowed
 
@@ -70,7 +68,9 @@ class AccessService:
         client: str = "unknown",
         check_password: bool = True,
     ) -> Decision:
-        """``check_password=False`` for a participant resuming after a reconnect."""
+        """``check_password=False`` for a participant resuming after a reconnect;
+        ``client``: the client's network prefix. Raises RateLimited when too many wrong
+        passwords were tried (or the argon2 gate is full)."""
         with self.db.transaction("access_decision") as tx:
             user = users.by_id(tx, user_id)
             meeting = meetings.by_id(tx, meeting_id) if len(meeting_id) <= 64 else None
@@ -94,18 +94,12 @@ class AccessService:
         if (
             check_password
             and meeting.password_hash is not None
-            and not self._password_ok(user, meeting, password or "", client)
+            and not self.checks.check(
+                meeting.id, user.id, client, meeting.password_hash, password or ""
+            )
         ):
             return _refuse("wrong_password", meeting)
         return self._lobby_or_admit(user, meeting, locked)
-
-    def _password_ok(self, user: User, meeting: Meeting, password: str, client: str) -> bool:
-        keys = (f"meeting:{meeting.id}:user:{user.id}", f"meeting-client:{client}")
-        self.throttle.check(*keys)
-        if self.passwords.verify(meeting.password_hash, password):
-            return True
-        self.throttle.fail(*keys)
-        return False
 
     @staticmethod
     def _lobby_or_admit(user: User, meeting: Meeting, locked: bool) -> Decision:

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session as Db
 
 from conclave import tokens
 from conclave.accounts import names
+from conclave.accounts.password_checks import AccountPasswordChecks
 from conclave.accounts.passwords import Passwords
 from conclave.clock import Clock
 from conclave.config import InvitationSettings
-from conclave.errors import N_, Conflict, NotAuthenticated, NotFound
+from conclave.errors import N_, Conflict, NotAuthenticated, NotAuthorised, NotFound
 from conclave.meetings.service import MeetingService
 from conclave.store import invitations, meetings, users
 from conclave.store.db import Database
@@ -35,10 +36,18 @@ class IssuedLink:
 
 @dataclass(frozen=True, slots=True)
 class PendingInvitation:
+    """What the link page shows. Whether the address has an account is deliberately not
+    part of it: the page is the same either way (docs/deployment.md, "Password throttles")."""
+
     invitation: Invitation
     meeting: Meeting
     host_name: str
-    existing_account: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    account: User
+    created: bool  # a new guest account (False: the address had one already)
 
 
 class InvitationService:
@@ -47,6 +56,7 @@ class InvitationService:
         db: Database,
         meetings_service: MeetingService,
         passwords: Passwords,
+        checks: AccountPasswordChecks,
         settings: InvitationSettings,
         clock: Clock,
         guests_allowed: Callable[[], bool] = lambda: True,
@@ -56,6 +66,7 @@ class InvitationService:
         self.guests_allowed = guests_allowed
         self.meetings = meetings_service
         self.passwords = passwords
+        self.checks = checks
         self.settings = settings
         self.clock = clock
 
@@ -154,46 +165,58 @@ class InvitationService:
             host = users.by_id(tx, meeting.owner_id) if meeting else None
             if meeting is None or host is None:
                 raise NotFound(LINK_UNUSABLE, reason="unknown_invitation")
-            account = users.by_username(tx, invitation.email or "")
-        if not self.guests_allowed() and (account is None or account.is_guest):
-            raise Conflict(GUESTS_OFF, reason="guests_off")  # the link would make a guest
-        return PendingInvitation(invitation, meeting, host.display_name, account is not None)
+        if not self.guests_allowed():
+            raise Conflict(GUESTS_OFF, reason="guests_off")  # the link is for a guest
+        return PendingInvitation(invitation, meeting, host.display_name)
 
-    def accept(self, token: str, display_name: str, password: str) -> User:
-        """Create the guest account (or use the existing one) and bind the invitation."""
+    def accept(self, token: str, display_name: str, password: str, network: str) -> Accepted:
+        """Create the guest account, or use the one the address has, and bind the
+        invitation. Both ways validate the same fields first and count against the same
+        throttle as sign-in (from ``network``), so the answers differ only where they
+        must: a password that is not the existing account's cannot create an account."""
         pending = self.pending(token)
         email = pending.invitation.email or ""
-        now = self.clock()
-        if pending.existing_account:
-            account = self._verified_account(email, password)
-            with self.db.transaction("accept_invitation") as tx:
-                self._bind(tx, pending, account, now)
-            return account
         shown = names.display_name(display_name)
         self.passwords.check_policy(password, email)
-        password_hash = self.passwords.hash(password)
-        try:
-            with self.db.transaction("accept_invitation_new_guest") as tx:
-                account = users.insert(
-                    tx,
-                    username=email,
-                    display_name=shown,
-                    password_hash=password_hash,
-                    role="guest",
-                    now=now,
-                )
-                self._bind(tx, pending, account, now)
-        except IntegrityError:
-            raise Conflict(LINK_UNUSABLE, reason="account_race") from None
-        return account
-
-    def _verified_account(self, email: str, password: str) -> User:
         with self.db.transaction("invited_account") as tx:
             account = users.by_username(tx, email)
-        if account is None or not self.passwords.verify(account.password_hash, password):
+        if account is not None:
+            return Accepted(self._existing(pending, account, password, network), created=False)
+        return Accepted(self._new_guest(pending, shown, password, network), created=True)
+
+    def _existing(
+        self, pending: PendingInvitation, account: User, password: str, network: str
+    ) -> User:
+        if not self.checks.check(account.username, network, account.password_hash, password):
             raise NotAuthenticated(
                 N_("Wrong password for the existing account."), reason="bad_credentials"
             )
+        if account.disabled:  # as at sign-in: said only to someone who knows the password
+            raise NotAuthorised(N_("This account is disabled."), reason="account_disabled")
+        with self.db.transaction("accept_invitation") as tx:
+            self._bind(tx, pending, account, self.clock())
+        return account
+
+    def _new_guest(
+        self, pending: PendingInvitation, shown: str, password: str, network: str
+    ) -> User:
+        email = pending.invitation.email or ""
+        with self.checks.new_account(email, network):
+            password_hash = self.passwords.hash(password)
+            now = self.clock()
+            try:
+                with self.db.transaction("accept_invitation_new_guest") as tx:
+                    account = users.insert(
+                        tx,
+                        username=email,
+                        display_name=shown,
+                        password_hash=password_hash,
+                        role="guest",
+                        now=now,
+                    )
+                    self._bind(tx, pending, account, now)
+            except IntegrityError:
+                raise Conflict(LINK_UNUSABLE, reason="account_race") from None
         return account
 
     @staticmethod

@@ -33,7 +33,7 @@ def world(services: Services) -> World:
     other = services.meetings.create(host, MeetingDraft("Other", None, None, "off", None))
     invitation = services.invitations.invite_member(host, meeting.id, "ivan")
     link = services.invitations.invite_email(host, other.id, "gina@guests.example")
-    services.invitations.accept(link.token, "Gina", "correct horse battery")
+    services.invitations.accept(link.token, "Gina", "correct horse battery", "unknown")
     browsers = {
         "anonymous": Browser(services),
         "uninvited": signed_in(services, services.accounts.by_username("uma")),

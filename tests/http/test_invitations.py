@@ -187,10 +187,30 @@ def test_existing_guest_adds_a_second_meeting_with_their_password(
     )
     token = _invite_by_mail(services, host, second, "gina@example.org")
     guest = Browser(services)
-    assert "already have a guest account" in guest.get(f"/invite/{token}").text
-    wrong = guest.post(f"/invite/{token}", {"password": "not the right one"}, page="/login")
+    assert "Invited here before with this address?" in guest.get(f"/invite/{token}").text
+    wrong = guest.post(
+        f"/invite/{token}", {"display_name": "G", "password": "not the right one"}, page="/login"
+    )
     assert wrong.status_code == 401
-    right = guest.post(f"/invite/{token}", {"password": PASSWORD}, page="/login")
+    assert "Wrong password for the existing account." in wrong.text
+    right = guest.post(
+        f"/invite/{token}", {"display_name": "Gina", "password": PASSWORD}, page="/login"
+    )
     assert right.status_code == 303
     assert guest.get(f"/m/{second.id}").status_code == 200
     assert guest.get(f"/m/{meeting.id}").status_code == 200
+
+
+def test_a_disabled_guest_account_cannot_take_a_new_link(
+    services: Services, host: User, meeting: Meeting
+) -> None:
+    first = _invite_by_mail(services, host, meeting, "gina@example.org")
+    gina = services.invitations.accept(first, "Gina", PASSWORD, "unknown").account
+    admin = make_user(services, "root", "admin")
+    services.accounts.set_disabled(admin, gina.id, True)
+    second = services.meetings.create(host, MeetingDraft("Follow-up", None, None, "off", None))
+    token = _invite_by_mail(services, host, second, "gina@example.org")
+    page = f"/invite/{token}"
+    refused = Browser(services).post(page, {"display_name": "Gina", "password": PASSWORD}, page)
+    assert refused.status_code == 403 and "This account is disabled." in refused.text
+    assert Browser(services).get(page).status_code == 200  # the link is not spent

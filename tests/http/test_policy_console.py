@@ -272,7 +272,9 @@ def test_guest_access_off_refuses_guests(
 ) -> None:
     meeting = services.meetings.create(admin, MeetingDraft("Review", None, None, "off", None))
     link = services.invitations.invite_email(admin, meeting.id, "gina@example.org")
-    guest = services.invitations.accept(link.token, "Gina", "correct horse battery")
+    guest = services.invitations.accept(
+        link.token, "Gina", "correct horse battery", "unknown"
+    ).account
     with room.join(guest, meeting.id) as peer:
         assert peer.until("welcome")
     unused = services.invitations.invite_email(admin, meeting.id, "gus@example.org")

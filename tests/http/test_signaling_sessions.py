@@ -95,7 +95,7 @@ def test_an_admitted_guest_resumes_past_the_lobby_with_her_own_session_only(
 
 def _browser_of(room: Meeting, services: Services, user: User) -> tuple[Browser, str]:
     """A browser on the running app, signed in as ``user``; its session cookie."""
-    browser = Browser(services, room.client)
+    browser = Browser(services, client=room.client)
     assert browser.login(user.username).status_code == 303
     return browser, browser.client.cookies[COOKIE]
 

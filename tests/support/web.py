@@ -17,12 +17,19 @@ CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
 
 class Browser:
-    """One person's browser: its own cookies, forms submitted with their CSRF token."""
+    """One person's browser: its own cookies, forms submitted with their CSRF token.
+    ``address``: the client address the server sees (a loopback address in tests, or
+    Starlette's placeholder ``testclient``, which counts as the network ``unknown``)."""
 
-    def __init__(self, services: Services, client: TestClient | None = None) -> None:
+    def __init__(
+        self, services: Services, address: str = "testclient", client: TestClient | None = None
+    ) -> None:
         """``client``: a running app's client, to share its hub (meeting WebSockets)."""
         self.client = client or TestClient(
-            create_app(services), base_url="https://testserver", follow_redirects=False
+            create_app(services),
+            base_url="https://testserver",
+            follow_redirects=False,
+            client=(address, 50000),
         )
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
@@ -49,8 +56,8 @@ def make_user(services: Services, username: str, role: str = "member") -> User:
     return services.accounts.create_user(username, username.split("@")[0].title(), PASSWORD, role)  # type: ignore[arg-type]
 
 
-def signed_in(services: Services, user: User) -> Browser:
-    browser = Browser(services)
+def signed_in(services: Services, user: User, address: str = "testclient") -> Browser:
+    browser = Browser(services, address)
     response = browser.login(user.username)
     assert response.status_code == 303, response.text
     return browser

@@ -90,4 +90,6 @@ def running(services: Services) -> Iterator[Meeting]:
 def invited_guest(services: Services, host: User, meeting_id: str) -> User:
     """Gina, a guest with an account, invited to the meeting by e-mail."""
     link = services.invitations.invite_email(host, meeting_id, "gina@example.org")
-    return services.invitations.accept(link.token, "Gina", "correct horse battery")
+    return services.invitations.accept(
+        link.token, "Gina", "correct horse battery", "unknown"
+    ).account

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from argon2 import profiles
+
+from conclave.config import ConfigError, load_settings
 from conclave.errors import NotFound, RateLimited
 from conclave.meetings.service import MeetingDraft
-from conclave.services import Services
+from conclave.services import Services, build_services
 from conclave.store.records import Meeting, User
 from tests.conftest import FakeClock
 from tests.support.web import make_user
@@ -62,7 +66,9 @@ def test_lobby_policy(
     meeting = _meeting(services, host, lobby)
     if role == "guest":
         link = services.invitations.invite_email(host, meeting.id, "gina@example.org")
-        person = services.invitations.accept(link.token, "Gina", "correct horse battery")
+        person = services.invitations.accept(
+            link.token, "Gina", "correct horse battery", "unknown"
+        ).account
     else:
         person = make_user(services, "ivan")
         services.invitations.invite_member(host, meeting.id, "ivan")
@@ -85,15 +91,91 @@ def test_meeting_password(services: Services, host: User) -> None:
     assert _decide(services, ivan, meeting, "open sesame") == ("admit", "invited")
 
 
-def test_wrong_meeting_passwords_are_throttled(services: Services, host: User) -> None:
+OFFICE = "127.0.1.0/24"
+HOME = "127.0.2.0/24"
+
+
+def _invited(services: Services, host: User, meetings: list[Meeting], name: str) -> User:
+    person = make_user(services, name)
+    for meeting in meetings:
+        services.invitations.invite_member(host, meeting.id, name)
+    return person
+
+
+def test_wrong_meeting_passwords_are_throttled(
+    services: Services, host: User, clock: FakeClock
+) -> None:
     meeting = _meeting(services, host, "off", "open sesame")
-    ivan = make_user(services, "ivan")
-    services.invitations.invite_member(host, meeting.id, "ivan")
-    for _ in range(services.settings.security.login_max_failures):
-        assert _decide(services, ivan, meeting, "guess") == ("refuse", "wrong_password")
-    with pytest.raises(RateLimited) as caught:
-        _decide(services, ivan, meeting, "open sesame")
-    assert caught.value.retry_after > 0
+    ivan = _invited(services, host, [meeting], "ivan")
+    for _ in range(services.settings.security.meeting_password_max_failures):
+        assert _decide(services, ivan, meeting, "guess", client=OFFICE) == (
+            "refuse",
+            "wrong_password",
+        )
+    for network in (OFFICE, HOME):  # the person is locked out of this meeting anywhere
+        with pytest.raises(RateLimited) as caught:
+            _decide(services, ivan, meeting, "open sesame", client=network)
+        assert caught.value.retry_after > 0
+    clock.advance(minutes=services.settings.security.login_window_minutes, seconds=1)
+    assert _decide(services, ivan, meeting, "open sesame", client=OFFICE) == ("admit", "invited")
+
+
+def test_wrong_meeting_passwords_lock_neither_other_meetings_nor_colleagues(
+    services: Services, host: User
+) -> None:
+    guessed = _meeting(services, host, "off", "open sesame")
+    other = _meeting(services, host, "off", "other words")
+    ivan = _invited(services, host, [guessed, other], "ivan")
+    olga = _invited(services, host, [guessed, other], "olga")
+    for _ in range(services.settings.security.meeting_password_max_failures):
+        _decide(services, ivan, guessed, "guess", client=OFFICE)
+    assert _decide(services, ivan, other, "other words", client=OFFICE) == ("admit", "invited")
+    assert _decide(services, olga, guessed, "open sesame", client=OFFICE) == ("admit", "invited")
+
+
+def test_guesses_at_one_meeting_from_one_network_stop_at_the_network_limit(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = load_settings(
+        None,
+        data_dir=tmp_path / "data",
+        security={"meeting_password_max_failures": 2, "meeting_password_network_max_failures": 5},
+    )
+    services = build_services(settings, clock, argon2=profiles.CHEAPEST)
+    try:
+        host = make_user(services, "hannah")
+        guessed = _meeting(services, host, "off", "open sesame")
+        other = _meeting(services, host, "off", "other words")
+        people = [_invited(services, host, [guessed, other], f"user{i}") for i in range(4)]
+        for person in people[:2]:
+            for _ in range(2):
+                _decide(services, person, guessed, "guess", client=OFFICE)
+        _decide(services, people[2], guessed, "guess", client=OFFICE)  # five in all
+        with pytest.raises(RateLimited):
+            _decide(services, people[3], guessed, "open sesame", client=OFFICE)
+        assert _decide(services, people[3], guessed, "open sesame", client=HOME) == (
+            "admit",
+            "invited",
+        )
+        assert _decide(services, people[3], other, "other words", client=OFFICE) == (
+            "admit",
+            "invited",
+        )
+    finally:
+        services.db.dispose()
+
+
+def test_the_meeting_network_limit_must_not_be_below_the_personal_limit(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(
+            None,
+            data_dir=tmp_path,
+            security={
+                "meeting_password_max_failures": 8,
+                "meeting_password_network_max_failures": 3,
+            },
+        )
+    assert "security.meeting_password_network_max_failures" in str(caught.value)
 
 
 def test_disabled_account_is_refused(services: Services, host: User) -> None:

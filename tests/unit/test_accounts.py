@@ -8,14 +8,18 @@ from argon2.exceptions import VerifyMismatchError
 
 from conclave import tokens
 from conclave.accounts import names
+from conclave.accounts.hash_gate import HashGate
 from conclave.accounts.passwords import Passwords, unmatchable_hash
-from conclave.accounts.throttle import Throttle
-from conclave.errors import InvalidInput, RateLimited
+from conclave.errors import InvalidInput
 from conclave.privacy.addresses import truncate_ip
 
 
+def _passwords() -> Passwords:
+    return Passwords(12, HashGate(4, wait_seconds=3))
+
+
 def test_production_hashes_are_argon2id_with_rfc_9106_parameters() -> None:
-    hashed = Passwords(12).hash("a long enough secret")
+    hashed = _passwords().hash("a long enough secret")
     assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
 
 
@@ -29,12 +33,12 @@ def test_production_hashes_are_argon2id_with_rfc_9106_parameters() -> None:
 )
 def test_password_policy(password: str, message: str) -> None:
     with pytest.raises(InvalidInput) as caught:
-        Passwords(12).check_policy(password, "alice")
+        _passwords().check_policy(password, "alice")
     assert caught.value.text == message
 
 
 def test_verify_rejects_wrong_missing_and_garbage_hashes() -> None:
-    passwords = Passwords(12)
+    passwords = _passwords()
     hashed = passwords.hash("a long enough secret")
     assert passwords.verify(hashed, "a long enough secret")
     assert not passwords.verify(hashed, "a long enough secreT")
@@ -108,20 +112,3 @@ def test_display_names_and_emails() -> None:
 )
 def test_client_addresses_are_truncated(address: str | None, expected: str) -> None:
     assert truncate_ip(address) == expected
-
-
-def test_throttle_window() -> None:
-    now = [0.0]
-    throttle = Throttle(3, 60, "slow down", clock=lambda: now[0])
-    for _ in range(3):
-        throttle.check("k")
-        throttle.fail("k")
-    with pytest.raises(RateLimited) as caught:
-        throttle.check("k")
-    assert 0 < caught.value.retry_after <= 61
-    throttle.check("other")
-    now[0] = 61
-    throttle.check("k")
-    throttle.fail("k")
-    throttle.reset("k")
-    throttle.check("k")

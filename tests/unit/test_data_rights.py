@@ -34,7 +34,7 @@ def _world(services: Services, clock: FakeClock) -> dict[str, User]:
     bobs = services.meetings.create(bob, MeetingDraft("Review ZQ3", None, None, "off", None))
     services.invitations.invite_member(alice, board.id, "bob")
     link = services.invitations.invite_email(alice, board.id, "gina@guests.example")
-    services.invitations.accept(link.token, "Gina Guest", PASSWORD)
+    services.invitations.accept(link.token, "Gina Guest", PASSWORD, "unknown")
     services.invitations.invite_member(bob, bobs.id, "alice")
     services.identities.register(alice.id, identity_key())
     services.identities.register(bob.id, identity_key())

@@ -50,7 +50,7 @@ def _meeting(services: Services, host_name: str, title: str, **draft: object) ->
 def _guest(services: Services, host_name: str, meeting_id: str, email: str, name: str) -> int:
     host = services.accounts.by_username(host_name)
     link = services.invitations.invite_email(host, meeting_id, email)
-    return services.invitations.accept(link.token, name, PASSWORD).id
+    return services.invitations.accept(link.token, name, PASSWORD, "unknown").account.id
 
 
 def _meeting_ids(services: Services) -> set[str]:
@@ -170,7 +170,7 @@ def test_a_guest_is_kept_while_another_meeting_of_theirs_is_still_ahead(
     )
     host = services.accounts.by_username("hannah")
     link = services.invitations.invite_email(host, second, "gina@guests.example")
-    services.invitations.accept(link.token, "", PASSWORD)
+    services.invitations.accept(link.token, "Gina", PASSWORD, "unknown")
     clock.advance(days=5)
     services.retention.purge()
     assert services.accounts.get(guest).username == "gina@guests.example"

@@ -78,11 +78,13 @@ def sign_in(facts: Facts, found: Findings) -> None:
     else:
         found.note(
             N_(
-                "After {count} failed sign-ins within {minutes} minutes, further attempts "
-                "from that account or network wait."
+                "After {count} wrong passwords for one account from one network within "
+                "{minutes} minutes, that account waits there; after {network} from one "
+                "network, that network waits."
             ),
             count=failures,
             minutes=security.login_window_minutes,
+            network=security.login_network_max_failures,
         )
     idle, hours = security.session_idle_minutes, security.session_absolute_hours
     status: Status = "warn" if idle > LONG_IDLE_MINUTES or hours > LONG_SESSION_HOURS else "pass"

@@ -16,8 +16,15 @@ from conclave.web.audit import (
     on_hub,
 )
 from conclave.web.forms import Password
+from conclave.web.refusals import form_status, with_retry_after
 from conclave.web.render import render
-from conclave.web.session import clear_session_cookie, require_user, services, set_session_cookie
+from conclave.web.session import (
+    clear_session_cookie,
+    client_network,
+    require_user,
+    services,
+    set_session_cookie,
+)
 
 router = APIRouter()
 EXPORT_FILE = "conclave-personal-data.json"
@@ -33,9 +40,12 @@ def account_page(request: Request) -> Response:
 def change_password(request: Request, current: Password, new: Password) -> Response:
     user = require_user(request)
     try:
-        token = services(request).accounts.change_own_password(user, current, new)
+        token = services(request).accounts.change_own_password(
+            user, current, new, client_network(request)
+        )
     except ConclaveError as error:
-        return render(request, "account.html", status_code=400, error=error)
+        page = render(request, "account.html", status_code=form_status(error), error=error)
+        return with_retry_after(page, error)
     audit(request, events.PASSWORD_CHANGED, actor_id=user.id)
     on_hub(request, request.app.state.hub.end_sessions_of, user.id)  # every old session ended
     response = RedirectResponse("/account?notice=password_changed", status_code=303)
@@ -60,7 +70,8 @@ def delete_account(request: Request, password: Password) -> Response:
     try:
         services(request).data_rights.delete_own(user, password, client_address(request))
     except ConclaveError as error:
-        return render(request, "account.html", status_code=400, error=error)
+        page = render(request, "account.html", status_code=form_status(error), error=error)
+        return with_retry_after(page, error)
     leave_meetings(request, user.id)
     response = RedirectResponse("/login?notice=account_deleted", status_code=303)
     clear_session_cookie(response)

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from conclave.audit import events
-from conclave.errors import N_, ConclaveError, NotFound
+from conclave.errors import N_, ConclaveError, NotFound, RateLimited
 from conclave.i18n import LANGUAGES
 from conclave.web import csrf
 from conclave.web.audit import audit, on_hub
 from conclave.web.errors import error_page
 from conclave.web.forms import DisplayName, OptionalText, Password, Username, safe_next
+from conclave.web.refusals import with_retry_after
 from conclave.web.render import render
 from conclave.web.session import (
     COOKIE,
@@ -50,15 +51,17 @@ def login(
         user = accounts.authenticate(username, password, client_network(request))
     except ConclaveError as error:
         log.info("login refused", extra={"reason": error.reason, "client": client_network(request)})
-        if error.reason != "throttled":  # throttled attempts check nothing: not recorded
+        refused = isinstance(error, RateLimited)  # throttled or busy: nothing was checked
+        if not refused:
             audit(request, events.LOGIN_FAILED, actor_id=None, reason=error.reason)
-        status = 429 if error.reason == "throttled" else 401
         response = render(
-            request, "login.html", status_code=status, error=error, next=safe_next(next)
+            request,
+            "login.html",
+            status_code=429 if refused else 401,
+            error=error,
+            next=safe_next(next),
         )
-        if status == 429:
-            response.headers["retry-after"] = str(getattr(error, "retry_after", 60))
-        return response
+        return with_retry_after(response, error)
     log.info("login", extra={"user_id": user.id})
     audit(request, events.LOGIN, actor_id=user.id)
     redirect = RedirectResponse(safe_next(next), status_code=303)

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from conclave.audit import events
-from conclave.errors import ConclaveError, InvalidInput, NotAuthenticated
+from conclave.errors import ConclaveError, InvalidInput, NotAuthenticated, RateLimited
 from conclave.web import csrf
 from conclave.web.audit import audit
-from conclave.web.errors import error_page
+from conclave.web.errors import STATUS, error_page
 from conclave.web.forms import DisplayName, Password
+from conclave.web.refusals import with_retry_after
 from conclave.web.render import render
-from conclave.web.session import services, set_session_cookie
+from conclave.web.session import client_network, services, set_session_cookie
 
 log = logging.getLogger("conclave.invitations")
 router = APIRouter()
@@ -39,21 +40,22 @@ def accept_invitation(
     except ConclaveError as error:
         return error_page(request, error)
     try:
-        guest = svc.invitations.accept(token, display_name, password)
-    except (InvalidInput, NotAuthenticated) as error:
-        status = 401 if isinstance(error, NotAuthenticated) else 400
-        return render(
+        accepted = svc.invitations.accept(token, display_name, password, client_network(request))
+    except (InvalidInput, NotAuthenticated, RateLimited) as error:
+        page = render(
             request,
             "invite_accept.html",
-            status_code=status,
+            status_code=STATUS[type(error)],
             pending=pending,
             token=token,
             error=error,
         )
+        return with_retry_after(page, error)
     except ConclaveError as error:
         return error_page(request, error)
+    guest = accepted.account
     log.info("invitation accepted", extra={"user_id": guest.id})
-    if not pending.existing_account:
+    if accepted.created:
         audit(request, events.USER_CREATED, actor_id=guest.id, role="guest", via="invitation")
     response = RedirectResponse(f"/m/{pending.meeting.id}", status_code=303)
     set_session_cookie(response, request, svc.accounts.start_session(guest))

@@ -16,6 +16,7 @@ from conclave.store.records import Meeting, User
 from conclave.web import csrf
 from conclave.web.audit import audit
 from conclave.web.forms import parse_local_datetime
+from conclave.web.refusals import form_status, with_retry_after
 from conclave.web.render import render
 from conclave.web.session import require_member, require_user, services
 
@@ -80,10 +81,16 @@ def create_meeting(
     try:
         draft = _draft(title, starts_at, ends_at, tz_offset, lobby, password, "")
         meeting = services(request).meetings.create(user, draft)
-    except ConclaveError as error:
-        return render(
-            request, "meeting_form.html", status_code=400, error=error, meeting=None, lobby=lobby
+    except ConclaveError as error:  # a busy argon2 gate (the password's hash) is a 429
+        page = render(
+            request,
+            "meeting_form.html",
+            status_code=form_status(error),
+            error=error,
+            meeting=None,
+            lobby=lobby,
         )
+        return with_retry_after(page, error)
     log.info("meeting created", extra={"user_id": user.id})
     return RedirectResponse(f"/m/{meeting.id}", status_code=303)
 
@@ -121,9 +128,15 @@ def edit_meeting(
         draft = _draft(title, starts_at, ends_at, tz_offset, lobby, password, remove_password)
         meetings.update(user, meeting.id, draft)
     except ConclaveError as error:
-        return render(
-            request, "meeting_form.html", status_code=400, error=error, meeting=meeting, lobby=lobby
+        page = render(
+            request,
+            "meeting_form.html",
+            status_code=form_status(error),
+            error=error,
+            meeting=meeting,
+            lobby=lobby,
         )
+        return with_retry_after(page, error)
     return RedirectResponse(f"/m/{meeting.id}", status_code=303)
 
 
