@@ -28,7 +28,15 @@ ShortText = Annotated[str, Query(max_length=254)]
 
 def _users_page(request: Request, status_code: int = 200, **extra: object) -> Response:
     users = services(request).accounts.list_users()
-    return render(request, "admin_users.html", status_code=status_code, users=users, **extra)
+    sfu_status = request.app.state.sfu.status()
+    return render(
+        request,
+        "admin_users.html",
+        status_code=status_code,
+        users=users,
+        sfu_status=sfu_status,
+        **extra,
+    )
 
 
 @router.get("/users")

@@ -16,10 +16,10 @@ router = APIRouter()
 def healthz(request: Request) -> Response:
     """For monitoring (docs/deployment.md, Monitoring): 200 with ``status`` "ok", or 503
     with "failing" while writes fail because the disk is full (``storage`` "full");
-    ``sfu``: "ready", "down" (Janus is configured but not reachable: starting, or
-    restarting after a crash) or "none"."""
-    sfu = request.app.state.sfu
-    state = "ready" if sfu.available else "down" if sfu.configured else "none"
+    ``sfu``: "ready", "restarting" (the managed Janus died: from that moment until it
+    answers again), "down" (Janus is configured but not reachable, e.g. still starting)
+    or "none"."""
+    state = request.app.state.sfu.health
     storage = "full" if services(request).db.write_health.full else "ok"
     ok = storage == "ok"
     return JSONResponse(
