@@ -2,50 +2,17 @@
 with the security headers; nothing is half-written, and /healthz says so (issue 13,
 items 8 and 9).
 
-The disk is made full for real, as SQLite sees it: ``PRAGMA max_page_count`` at the size
-the database has now, on every connection, then real data until a write needs a page
-that is not there. SQLite then answers "database or disk is full" (SQLITE_FULL), as it
-does when the file system has no space left."""
+The disk is made full for real, as SQLite sees it (``tests/support/diskfull.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
-from sqlalchemy import event
 
-from conclave.errors import StorageFull
 from conclave.meetings.service import MeetingDraft
 from conclave.services import Services
 from conclave.store.records import User
+from tests.support.diskfull import cap_database, fill
 from tests.support.web import PASSWORD, Browser, make_user, signed_in
-
-FILL_LIMIT = 5000  # rows; a database a few pages over its size is full long before
-
-
-def cap_database(services: Services) -> None:
-    """The database file cannot grow from now on (every new connection; the pooled ones
-    are closed)."""
-    engine = services.db.engine
-    with engine.connect() as connection:
-        pages = int(connection.exec_driver_sql("PRAGMA page_count").scalar_one())
-
-    def cap(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
-
-    event.listen(engine, "connect", cap)
-    engine.dispose()
-
-
-def fill(write: Callable[[int], object]) -> None:
-    """Call ``write(n)`` for n = 0, 1, ... until the database is full."""
-    for number in range(FILL_LIMIT):
-        try:
-            write(number)
-        except StorageFull:
-            return
-    raise AssertionError(f"the database took {FILL_LIMIT} rows and is still not full")
 
 
 @pytest.fixture

@@ -18,10 +18,12 @@ from argon2 import profiles
 
 from conclave.config import load_settings
 from conclave.media.janus_managed import ManagedJanus
+from conclave.meetings.service import MeetingDraft
 from conclave.services import Services, build_services
 from conclave.web.session import COOKIE
 from tests.janus.conftest import RTP_PORTS, janus_settings
 from tests.janus.test_managed_janus import run
+from tests.support.diskfull import cap_database, fill
 from tests.support.inprocess import InProcessServer
 from tests.support.net import free_port
 from tests.support.web import make_user
@@ -94,7 +96,7 @@ def server(namespace: None, tmp_path: Path) -> Iterator[tuple[InProcessServer, S
         services.db.dispose()
 
 
-def test_healthz_and_the_admin_page_say_at_once_that_janus_died(
+def test_healthz_and_the_admin_page_say_at_once_that_janus_died_and_that_the_disk_is_full(
     server: tuple[InProcessServer, Services],
 ) -> None:
     running, services = server
@@ -126,3 +128,10 @@ def test_healthz_and_the_admin_page_say_at_once_that_janus_died(
     until(lambda: health()["sfu"] == "ready", "the SFU is not ready again")
     assert managed.generation == generation + 1
     assert sfu_line(http.get("/admin/users").text) == "Janus on this server: running · 1 restart"
+
+    host = make_user(services, "hannah")
+    cap_database(services)
+    fill(lambda n: services.meetings.create(host, MeetingDraft(f"M{n}", None, None, "off", None)))
+    full = http.get("/healthz")
+    assert full.status_code == 503
+    assert full.json() == {"status": "failing", "sfu": "ready", "storage": "full"}
