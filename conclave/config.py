@@ -178,6 +178,11 @@ class JanusSettings(Section):
     rtp_port_max: int = Field(40000, ge=1024, le=65535)
     ice_enforce_list: list[str] = Field(default_factory=list)
     nat_1_1_mapping: str | None = None
+    # The managed Janus is restarted after every crash, never given up: the first
+    # restart after restart_delay_min seconds, each further one twice as late, at most
+    # restart_delay_max; after a minute without a crash, from restart_delay_min again.
+    restart_delay_min: float = Field(0.5, gt=0, le=60)
+    restart_delay_max: float = Field(30.0, gt=0, le=3600)
 
     @field_validator("urls")
     @classmethod
@@ -208,6 +213,14 @@ class JanusSettings(Section):
         low = info.data.get("rtp_port_min")
         if low is not None and value <= low:
             raise ValueError(f"must be greater than media.janus.rtp_port_min ({low})")
+        return value
+
+    @field_validator("restart_delay_max")
+    @classmethod
+    def _delays(cls, value: float, info: ValidationInfo) -> float:
+        low = info.data.get("restart_delay_min")
+        if low is not None and value < low:
+            raise ValueError(f"must be at least media.janus.restart_delay_min ({low:g})")
         return value
 
     @field_validator("ice_enforce_list")

@@ -52,3 +52,16 @@ class RateLimited(ConclaveError):
     def __init__(self, message: str, *, retry_after: int, reason: str = "") -> None:
         super().__init__(message, reason=reason)
         self.retry_after = retry_after
+
+
+class StorageFull(Exception):
+    """The database cannot store anything: its disk (or the database) is full (HTTP 503).
+
+    Not a :class:`ConclaveError`: the request was fine, so no route may show it as a
+    refusal of the input; ``web/errors.py`` answers it with a 503 page."""
+
+    message = N_(
+        "The server cannot save anything right now because its storage is full. "
+        "Please try again in a few minutes."
+    )
+    retry_after = 60

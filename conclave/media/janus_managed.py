@@ -16,8 +16,12 @@
 - Janus logs warnings and errors to stdout; Conclave reads them and logs them with every
   IP address cut to its network (/24, /48).
 
-A supervisor task restarts Janus when it dies (with backoff); :meth:`ManagedJanus.wait_ready`
-waits until it answers again. Every restart is a new Janus: sessions, handles and rooms are
+A supervisor task waits on the child process itself, so it knows the moment Janus dies
+(:attr:`ManagedJanus.state` says so at once), and restarts it: after
+``media.janus.restart_delay_min`` seconds, each further crash in a row twice as late, at
+most ``restart_delay_max``, and never gives up; after ``stable_after`` seconds without a
+crash the back-off starts from the beginning again. :meth:`ManagedJanus.wait_ready` waits
+until Janus answers again. Every restart is a new Janus: sessions, handles and rooms are
 gone, and clients see :class:`conclave.media.janus_errors.SessionLost`.
 """
 
@@ -35,11 +39,13 @@ import shutil
 import signal
 import socket
 import sys
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 import httpx
 
@@ -64,7 +70,26 @@ class JanusStartError(Exception):
 
 
 class JanusUnavailable(Exception):
-    """The managed Janus is not running (restarting, given up, or stopped)."""
+    """The managed Janus is not running (stopped, or it never started)."""
+
+
+Phase = Literal["starting", "running", "restarting", "stopped"]
+
+
+@dataclass(frozen=True)
+class JanusState:
+    """What the supervisor knows of its Janus, for ``/healthz`` and the admin pages.
+
+    ``restarts``: attempts to start Janus again after it ended; ``failures``: crashes in
+    a row (reset after a stable period); ``backoff``: the wait before the latest (or
+    the coming) attempt; ``next_attempt_in``: seconds until the coming attempt, while
+    waiting for it."""
+
+    phase: Phase
+    restarts: int = 0
+    failures: int = 0
+    backoff: float | None = None
+    next_attempt_in: float | None = None
 
 
 @dataclass(frozen=True)
@@ -324,9 +349,9 @@ def _parent_death_signal() -> Callable[[], None] | None:
 class ManagedJanus:
     """Runs, watches and stops one Janus child process.
 
-    ``session_timeout`` and ``restart_delays`` exist for tests; production uses the
-    defaults. Use as ``async with ManagedJanus(...) as janus:`` or call :meth:`start` and
-    :meth:`stop`.
+    ``session_timeout`` and ``stable_after`` exist for tests; production uses the
+    defaults. The restart back-off comes from the settings. Use as ``async with
+    ManagedJanus(...) as janus:`` or call :meth:`start` and :meth:`stop`.
     """
 
     def __init__(
@@ -337,8 +362,6 @@ class ManagedJanus:
         binary: Path | None = None,
         ready_timeout: float = 15.0,
         stop_timeout: float = 5.0,
-        restart_delays: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0),
-        max_failures: int = 10,
         stable_after: float = 60.0,
         session_timeout: int = 60,
     ) -> None:
@@ -360,10 +383,14 @@ class ManagedJanus:
         )
         self.ready_timeout = ready_timeout
         self.stop_timeout = stop_timeout
-        self.restart_delays = restart_delays
-        self.max_failures = max_failures
+        self.restart_delay_min = settings.restart_delay_min
+        self.restart_delay_max = settings.restart_delay_max
         self.stable_after = stable_after
         self.generation = 0
+        self.restarts = 0
+        self._failures = 0
+        self._backoff: float | None = None
+        self._next_attempt: float | None = None  # time.monotonic() of the coming attempt
         self._started_at = 0.0
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -371,7 +398,6 @@ class ManagedJanus:
         self._ready = asyncio.Event()
         self._changed = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._failure: str | None = None
         self._tail: deque[str] = deque(maxlen=_LOG_TAIL)
 
     @property
@@ -386,6 +412,32 @@ class ManagedJanus:
     @property
     def ready(self) -> bool:
         return self._ready.is_set()
+
+    @property
+    def state(self) -> JanusState:
+        """The true state now: "restarting" from the moment the child process ended."""
+        phase: Phase
+        if self._stopping.is_set() or self._supervisor is None:
+            phase = "stopped" if self.generation else "starting"
+        elif self._ready.is_set():
+            phase = "running"
+        else:
+            phase = "restarting"
+        waiting = None
+        if phase == "restarting" and self._next_attempt is not None:
+            waiting = max(0.0, self._next_attempt - time.monotonic())
+        return JanusState(phase, self.restarts, self._failures, self._backoff, waiting)
+
+    def delay(self, failures: int) -> float:
+        """The wait before restarting after ``failures`` crashes in a row (1, 2, ...)."""
+        exponent = min(max(failures, 1) - 1, 64)
+        return min(self.restart_delay_max, self.restart_delay_min * 2.0**exponent)
+
+    async def wait_down(self, generation: int) -> None:
+        """Return as soon as the Janus of ``generation`` is no longer running."""
+        while self.generation == generation and self._ready.is_set():
+            self._changed.clear()
+            await self._changed.wait()
 
     async def __aenter__(self) -> ManagedJanus:
         await self.start()
@@ -410,8 +462,6 @@ class ManagedJanus:
 
     async def wait_ready(self, timeout: float | None) -> None:
         """Return once Janus answers (again); raise :class:`JanusUnavailable` otherwise."""
-        if self._failure is not None:
-            raise JanusUnavailable(self._failure)
         if self._stopping.is_set() or self._supervisor is None:
             raise JanusUnavailable("the managed Janus is not running")
         try:
@@ -419,8 +469,8 @@ class ManagedJanus:
                 while not self._ready.is_set():
                     self._changed.clear()
                     await self._changed.wait()
-                    if self._failure is not None:
-                        raise JanusUnavailable(self._failure)
+                    if self._stopping.is_set():
+                        raise JanusUnavailable("the managed Janus was stopped")
         except TimeoutError:
             raise JanusUnavailable(f"Janus did not answer within {timeout} s") from None
 
@@ -431,8 +481,8 @@ class ManagedJanus:
         try:
             async with asyncio.timeout(timeout):
                 while self.generation <= newer_than or not self._ready.is_set():
-                    if self._failure is not None:
-                        raise JanusUnavailable(self._failure)
+                    if self._stopping.is_set():
+                        raise JanusUnavailable("the managed Janus was stopped")
                     self._changed.clear()
                     await self._changed.wait()
         except TimeoutError:
@@ -525,7 +575,8 @@ class ManagedJanus:
                 _log_line(line)
 
     async def _supervise(self) -> None:
-        failures = 0
+        """Wait on the child; when it ends, say so at once and start it again, with a
+        capped exponential back-off, for as long as Conclave runs."""
         loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
             process = self._process
@@ -538,23 +589,22 @@ class ManagedJanus:
                 if self._reader is not None:
                     await self._reader
                 if loop.time() - self._started_at >= self.stable_after:
-                    failures = 0
+                    self._failures = 0
                 log.warning("janus exited; restarting", extra={"code": status})
-            failures += 1
-            if failures > self.max_failures:
-                self._failure = f"Janus failed {self.max_failures} times in a row; gave up"
-                log.error("janus keeps failing; not restarting it again")
-                self._changed.set()
-                return
-            delay = self.restart_delays[min(failures, len(self.restart_delays)) - 1]
+            self._failures += 1
+            self._backoff = self.delay(self._failures)
+            self._next_attempt = time.monotonic() + self._backoff
+            self._changed.set()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), delay)
+                await asyncio.wait_for(self._stopping.wait(), self._backoff)
+            self._next_attempt = None
             if self._stopping.is_set():
                 return
+            self.restarts += 1
             try:
                 await self._launch()
             except (JanusStartError, OSError) as exc:
-                log.error("janus did not start: %s", exc)
+                log.error("janus did not start; trying again: %s", exc)
 
     async def _terminate(self) -> None:
         process, self._process = self._process, None

@@ -37,7 +37,7 @@ from conclave.config import Settings
 from conclave.errors import InvalidInput
 from conclave.media.janus_errors import JanusError, SfuUnavailable
 from conclave.media.janus_managed import scrub_addresses
-from conclave.media.sfu_backends import Backend, build_backends
+from conclave.media.sfu_backends import Backend, BackendStatus, build_backends
 from conclave.media.sfu_input import (
     BAD_REQUEST,
     NO_OFFER,
@@ -111,6 +111,23 @@ class Sfu:
     def configured(self) -> bool:
         """True when there is some Janus (it may still be starting)."""
         return bool(self.backends)
+
+    @property
+    def health(self) -> str:
+        """For ``/healthz``: "ready" (some Janus takes rooms), "restarting" (a managed
+        Janus died and is being started again), "down" (configured, none reachable: e.g.
+        still starting) or "none"."""
+        if self.available:
+            return "ready"
+        if not self.backends:
+            return "none"
+        if any(backend.status.phase == "restarting" for backend in self.backends):
+            return "restarting"
+        return "down"
+
+    def status(self) -> tuple[BackendStatus, ...]:
+        """Each Janus's state, for the admin pages."""
+        return tuple(backend.status for backend in self.backends)
 
     def set_listener(self, listener: SfuListener) -> None:
         self._listener = listener

@@ -4,8 +4,10 @@ A :class:`Backend` is one Janus server and Conclave's one Janus session on it (e
 handle of every meeting placed there lives in that session). :meth:`Backend.run` starts a
 managed Janus, opens the session, waits until it is lost (Janus died, restarted, or was
 unreachable too long), reports the loss, and opens a new session as soon as Janus
-answers again; it runs until cancelled. :func:`build_backends` makes them from the
-settings.
+answers again; it runs until cancelled. A managed Janus's death is known at once (its
+supervisor waits on the process), not only when the session's long poll fails.
+:attr:`Backend.status` is what ``/healthz`` and the admin pages show. :func:`build_backends`
+makes them from the settings.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import contextlib
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from conclave.config import JanusSettings
 from conclave.media.janus import JanusClient, JanusSession
-from conclave.media.janus_errors import JanusError
+from conclave.media.janus_errors import JanusError, SessionLost
 from conclave.media.janus_managed import (
     JanusStartError,
     JanusUnavailable,
@@ -36,6 +40,25 @@ RETRY_MAX = 5.0
 
 def _delays() -> Iterator[float]:
     return itertools.chain(RETRY_DELAYS, itertools.repeat(RETRY_MAX))
+
+
+BackendPhase = Literal["running", "starting", "restarting", "unavailable"]
+
+
+@dataclass(frozen=True)
+class BackendStatus:
+    """One Janus as the admin pages show it: ``running`` (it has a live session),
+    ``starting`` (up, or coming up, without a session yet), ``restarting`` (a managed
+    Janus that died; ``next_attempt_in`` seconds until the next start, None while one is
+    under way) or ``unavailable`` (an external Janus out of reach, or a managed one that
+    could not start at all). ``restarts`` counts the attempts to start a managed Janus
+    again."""
+
+    label: str
+    managed: bool
+    phase: BackendPhase
+    restarts: int = 0
+    next_attempt_in: float | None = None
 
 
 class Backend:
@@ -67,7 +90,23 @@ class Backend:
     @property
     def available(self) -> bool:
         session = self.session
-        return session is not None and session.lost is None
+        alive = session is not None and session.lost is None
+        return alive and (self.managed is None or self.managed.ready)
+
+    @property
+    def status(self) -> BackendStatus:
+        managed = self.managed
+        if managed is None:
+            phase: BackendPhase = "running" if self.available else "unavailable"
+            return BackendStatus(self.label, False, phase)
+        state = managed.state
+        if self._gave_up:
+            phase = "unavailable"
+        elif state.phase == "restarting":
+            phase = "restarting"
+        else:
+            phase = "running" if self.available else "starting"
+        return BackendStatus(self.label, True, phase, state.restarts, state.next_attempt_in)
 
     @property
     def gave_up(self) -> bool:
@@ -89,12 +128,27 @@ class Backend:
                 return
             self.session = session
             await ready(self)
-            reason = await session.wait_lost()
+            reason = await self._wait_lost(session)
             log.warning(
                 "sfu lost its janus session", extra={"event": self.label, "code": reason.code}
             )
             await session.close(reason)
             await lost(self)
+
+    async def _wait_lost(self, session: JanusSession) -> SessionLost:
+        """Until the session is lost or, sooner, the managed Janus behind it died."""
+        if self.managed is None:
+            return await session.wait_lost()
+        lost = asyncio.ensure_future(session.wait_lost())
+        down = asyncio.ensure_future(self.managed.wait_down(self.generation))
+        try:
+            await asyncio.wait({lost, down}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (lost, down):
+                waiter.cancel()
+        if lost.done() and not lost.cancelled():
+            return lost.result()
+        return SessionLost(0, "the managed Janus exited")
 
     async def _start_managed(self, managed: ManagedJanus) -> bool:
         try:

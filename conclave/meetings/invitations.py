@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as Db
@@ -73,8 +73,9 @@ class InvitationService:
     def _expiry(self, meeting: Meeting) -> tuple[datetime, datetime]:
         now = self.clock()
         expires = now + timedelta(hours=self.settings.link_ttl_hours)
-        if meeting.ends_at is not None:
-            expires = max(expires, meeting.ends_at + timedelta(days=1))
+        if meeting.ends_at is not None:  # a day after the end; the end of time at the latest
+            day_after = min(meeting.ends_at, datetime.max.replace(tzinfo=UTC) - timedelta(days=1))
+            expires = max(expires, day_after + timedelta(days=1))
         return now, expires
 
     def for_meeting(self, host: User, meeting_id: str) -> list[tuple[Invitation, User | None]]:

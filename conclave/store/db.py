@@ -20,9 +20,12 @@ from sqlalchemy import (
     event,
     inspect,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from conclave.errors import StorageFull
 from conclave.private_files import private_dir, private_file
+from conclave.store.health import WriteHealth, storage_full
 from conclave.store.schema import Base
 
 if TYPE_CHECKING:
@@ -49,16 +52,24 @@ class Database:
         self.url = url
         self.engine = _make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.write_health = WriteHealth()
 
     @contextmanager
     def transaction(self, name: str) -> Iterator[Session]:
-        """Run one unit of work: committed when the block ends, rolled back on error."""
-        with self._sessions.begin() as session:
-            try:
-                yield session
-            except Exception:
-                log.debug("transaction rolled back", extra={"transaction": name})
+        """Run one unit of work: committed when the block ends, rolled back on error.
+        A write refused for want of space (a full disk) is :class:`StorageFull`."""
+        try:
+            with self._sessions.begin() as session:
+                try:
+                    yield session
+                except Exception:
+                    log.debug("transaction rolled back", extra={"transaction": name})
+                    raise
+        except DBAPIError as error:
+            if not storage_full(error):
                 raise
+            self.write_health.failed(name)
+            raise StorageFull(StorageFull.message) from error
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (run at every start).

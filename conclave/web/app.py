@@ -41,7 +41,14 @@ class _App(FastAPI):
     other request, and any other WebSocket path (refused by the router), takes the usual
     way."""
 
+    security_headers: SecurityHeaders  # set by create_app
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The security headers first of all, around every other layer, Starlette's
+        handler of unexpected errors (500) included (``middleware.SecurityHeaders``)."""
+        await self.security_headers(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         meeting_id = room.meeting_socket(scope)
         if meeting_id is None:
             await super().__call__(scope, receive, send)
@@ -69,5 +76,5 @@ def create_app(services: Services, sfu: Sfu | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(RequestLog)
     app.add_middleware(BodyLimit)
-    app.add_middleware(SecurityHeaders, settings=services.settings)
+    app.security_headers = SecurityHeaders(app._dispatch, services.settings)
     return app

@@ -19,6 +19,7 @@ from conclave.errors import (
     NotAuthorised,
     NotFound,
     RateLimited,
+    StorageFull,
 )
 from conclave.web.render import render
 
@@ -44,6 +45,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ConclaveError, _service_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StorageFull, _storage_full)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -82,6 +84,14 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     error = ConclaveError(message, reason=f"http_{exc.status_code}")
     log.info("refused", extra={"status": exc.status_code, "reason": error.reason})
     return render(request, "error.html", status_code=exc.status_code, error=error)
+
+
+async def _storage_full(request: Request, exc: StorageFull) -> Response:
+    """The disk is full: 503, and when to try again (the log has said why)."""
+    error = ConclaveError(StorageFull.message, reason="storage_full")
+    response = render(request, "error.html", status_code=503, error=error)
+    response.headers["retry-after"] = str(StorageFull.retry_after)
+    return response
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

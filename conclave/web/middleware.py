@@ -41,25 +41,73 @@ def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
 
 
 class SecurityHeaders:
-    """Adds the security headers to every HTTP response, errors included."""
+    """Adds the security headers to every response: HTTP responses (errors included) and
+    the WebSocket handshake's, accepted or refused.
+
+    It must wrap the whole application, outside Starlette's ``ServerErrorMiddleware``
+    (which answers an unhandled exception with a 500 from outside every middleware added
+    with ``add_middleware``): ``web/app.py`` calls it first of all. A WebSocket refused
+    before its handshake (``websocket.close`` before ``websocket.accept``) is answered
+    with a 403 response of its own, with the headers, where the server supports the ASGI
+    WebSocket denial response (uvicorn does); the same for a 500 when the application
+    fails before the handshake."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.headers = security_headers(settings)
+        self._names = {name for name, _ in self.headers}
+
+    def _with_headers(self, message: Message) -> Message:
+        kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in self._names]
+        return {**message, "headers": kept + self.headers}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "http":
+            await self.app(scope, receive, self._http_send(send))
+        elif scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+        else:
             await self.app(scope, receive, send)
-            return
 
+    def _http_send(self, send: Send) -> Send:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                names = {name for name, _ in self.headers}
-                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
-                message["headers"] = kept + self.headers
+                message = self._with_headers(message)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        return send_with_headers
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        denial = "websocket.http.response" in scope.get("extensions", {})
+        answered = False  # the handshake's response has gone out
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal answered
+            if answered:
+                await send(message)
+                return
+            kind = message["type"]
+            if kind in ("websocket.accept", "websocket.http.response.start"):
+                answered = True
+                await send(self._with_headers(message))
+            elif kind == "websocket.close" and denial:
+                answered = True
+                await self._deny(send, 403)
+            else:
+                await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            if denial and not answered:
+                answered = True
+                await self._deny(send, 500)
+            raise
+
+    async def _deny(self, send: Send, status: int) -> None:
+        start = {"type": "websocket.http.response.start", "status": status, "headers": []}
+        await send(self._with_headers(start))
+        await send({"type": "websocket.http.response.body", "body": b""})
 
 
 class BodyLimit:

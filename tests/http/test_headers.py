@@ -29,7 +29,8 @@ def test_security_headers_on_every_response(services: Services, path: str) -> No
 def test_healthz(services: Services) -> None:
     response = Browser(services).get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "sfu": "none"}  # no Janus in-process
+    no_janus_in_process = {"status": "ok", "sfu": "none", "storage": "ok"}
+    assert response.json() == no_janus_in_process
 
 
 def test_errors_render_pages_not_tracebacks(services: Services) -> None:

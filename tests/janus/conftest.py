@@ -40,9 +40,13 @@ def runner(namespace: None) -> Iterator[asyncio.Runner]:
         yield loop
 
 
-def janus_settings() -> JanusSettings:
+def janus_settings(**options: float) -> JanusSettings:
+    """The test Janus: media on v0; restarts after 0.1 s, at most 1 s (or ``options``)."""
     return JanusSettings(
-        ice_enforce_list=["v0"], rtp_port_min=RTP_PORTS[0], rtp_port_max=RTP_PORTS[1]
+        ice_enforce_list=["v0"],
+        rtp_port_min=RTP_PORTS[0],
+        rtp_port_max=RTP_PORTS[1],
+        **{"restart_delay_min": 0.1, "restart_delay_max": 1.0, **options},
     )
 
 
@@ -51,7 +55,7 @@ def managed(
     runner: asyncio.Runner, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ManagedJanus]:
     data: Path = tmp_path_factory.mktemp("janus-data")
-    janus = ManagedJanus(janus_settings(), data, restart_delays=(0.1, 0.5, 1.0))
+    janus = ManagedJanus(janus_settings(), data)
     runner.run(janus.start())
     yield janus
     runner.run(janus.stop())

@@ -42,9 +42,7 @@ class Listener:
 
 @pytest.fixture(scope="module")
 def sfu(runner: asyncio.Runner, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sfu]:
-    managed = ManagedJanus(
-        janus_settings(), tmp_path_factory.mktemp("sfu-janus"), restart_delays=(0.1, 0.5, 1.0)
-    )
+    managed = ManagedJanus(janus_settings(), tmp_path_factory.mktemp("sfu-janus"))
     sfu = Sfu([Backend("managed", None, None, managed=managed)], max_publishers=10)
     run(runner, sfu.start())
     run(runner, sfu.wait_available(30), timeout=40)

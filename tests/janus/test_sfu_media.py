@@ -36,9 +36,7 @@ SCENARIO_SECONDS = 120.0
 
 @pytest.fixture(scope="module")
 def sfu(runner: asyncio.Runner, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sfu]:
-    managed = ManagedJanus(
-        janus_settings(), tmp_path_factory.mktemp("sfu-media"), restart_delays=(0.1, 0.5, 1.0)
-    )
+    managed = ManagedJanus(janus_settings(), tmp_path_factory.mktemp("sfu-media"))
     sfu = Sfu([Backend("managed", None, None, managed=managed)])
     run(runner, sfu.start())
     run(runner, sfu.wait_available(30), timeout=40)

@@ -4,7 +4,7 @@ audit log."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -12,10 +12,10 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from conclave.audit import events
-from conclave.errors import N_, ConclaveError, InvalidInput, NotFound
+from conclave.errors import ConclaveError, InvalidInput, NotFound
 from conclave.web import csrf
 from conclave.web.audit import audit, client_address, json_download, leave_meetings, on_hub
-from conclave.web.forms import DisplayName, Password, Username
+from conclave.web.forms import DisplayName, Password, RowId, Username, parse_day
 from conclave.web.render import render
 from conclave.web.routes import compliance, policy
 from conclave.web.session import require_admin, services
@@ -28,7 +28,15 @@ ShortText = Annotated[str, Query(max_length=254)]
 
 def _users_page(request: Request, status_code: int = 200, **extra: object) -> Response:
     users = services(request).accounts.list_users()
-    return render(request, "admin_users.html", status_code=status_code, users=users, **extra)
+    sfu_status = request.app.state.sfu.status()
+    return render(
+        request,
+        "admin_users.html",
+        status_code=status_code,
+        users=users,
+        sfu_status=sfu_status,
+        **extra,
+    )
 
 
 @router.get("/users")
@@ -56,7 +64,7 @@ def create_user(
 
 
 @router.post("/users/{user_id}/export", dependencies=Protected)
-def export_user(request: Request, user_id: int) -> Response:
+def export_user(request: Request, user_id: RowId) -> Response:
     """GDPR Art. 15 and 20 on the person's behalf: their data as a JSON download."""
     admin = require_admin(request)
     body = services(request).data_rights.export_json(
@@ -67,7 +75,7 @@ def export_user(request: Request, user_id: int) -> Response:
 
 @router.post("/users/{user_id}/{action}", dependencies=Protected)
 def change_user(
-    request: Request, user_id: int, action: Literal["disable", "enable", "remove"]
+    request: Request, user_id: RowId, action: Literal["disable", "enable", "remove"]
 ) -> Response:
     admin = require_admin(request)
     svc = services(request)
@@ -111,8 +119,8 @@ def audit_page(
     }
     try:
         actor_id = svc.accounts.by_username(actor).id if actor.strip() else None
-        start = _day(since, "since")
-        end = _day(until, "until")
+        start = parse_day(since, "since")
+        end = parse_day(until, "until")
         found = svc.audit.query(
             event=event or None,
             actor_id=actor_id,
@@ -133,18 +141,6 @@ def audit_page(
         else None,
         **context,
     )
-
-
-def _day(value: str, field: str) -> datetime | None:
-    if not value.strip():
-        return None
-    try:
-        day = datetime.strptime(value.strip(), "%Y-%m-%d")
-    except ValueError:
-        raise InvalidInput(
-            N_("{field}: enter a date as YYYY-MM-DD."), reason="bad_date", field=field
-        ) from None
-    return day.replace(tzinfo=UTC)
 
 
 router.include_router(compliance.router)  # GET /admin/compliance

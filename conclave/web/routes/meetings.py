@@ -15,7 +15,7 @@ from conclave.meetings.service import MeetingDraft
 from conclave.store.records import Meeting, User
 from conclave.web import csrf
 from conclave.web.audit import audit
-from conclave.web.forms import parse_local_datetime
+from conclave.web.forms import RowId, parse_local_datetime
 from conclave.web.refusals import form_status, with_retry_after
 from conclave.web.render import render
 from conclave.web.session import require_member, require_user, services
@@ -187,7 +187,7 @@ def _invitation_mail(host: str, meeting: Meeting, link: str) -> str:
 
 
 @router.post("/m/{meeting_id}/invitations/{invitation_id}/revoke", dependencies=Protected)
-def revoke(request: Request, meeting_id: str, invitation_id: int) -> Response:
+def revoke(request: Request, meeting_id: str, invitation_id: RowId) -> Response:
     user = require_user(request)
     services(request).invitations.revoke(user, meeting_id, invitation_id)
     return RedirectResponse(f"/m/{meeting_id}?notice=revoked", status_code=303)

@@ -14,11 +14,18 @@ router = APIRouter()
 
 @router.get("/healthz")
 def healthz(request: Request) -> Response:
-    """For monitoring: the server answers; ``sfu``: "ready", "down" (Janus is configured
-    but not reachable, e.g. still starting) or "none"."""
-    sfu = request.app.state.sfu
-    state = "ready" if sfu.available else "down" if sfu.configured else "none"
-    return JSONResponse({"status": "ok", "sfu": state})
+    """For monitoring (docs/deployment.md, Monitoring): 200 with ``status`` "ok", or 503
+    with "failing" while writes fail because the disk is full (``storage`` "full");
+    ``sfu``: "ready", "restarting" (the managed Janus died: from that moment until it
+    answers again), "down" (Janus is configured but not reachable, e.g. still starting)
+    or "none"."""
+    state = request.app.state.sfu.health
+    storage = "full" if services(request).db.write_health.full else "ok"
+    ok = storage == "ok"
+    return JSONResponse(
+        {"status": "ok" if ok else "failing", "sfu": state, "storage": storage},
+        status_code=200 if ok else 503,
+    )
 
 
 @router.get("/")
