@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,22 @@ class CertificateFacts:
     generated: bool  # Conclave makes it itself (no tls.cert_file)
     served: x509.Certificate | None = None  # what the live server presented
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CipherFacts:
+    name: str
+    protocol: str  # "TLSv1.2", "TLSv1.3"
+    aead: bool
+    forward_secret: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TlsPolicyFacts:
+    """The TLS the HTTPS port is configured to speak (``conclave.tls.policy_context``)."""
+
+    minimum: ssl.TLSVersion
+    ciphers: tuple[CipherFacts, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +105,7 @@ class Facts:
     now: datetime
     headers: Mapping[str, str]  # the security headers the server sends, by its code
     certificate: CertificateFacts
+    tls_policy: TlsPolicyFacts
     janus: JanusFacts
     logging: LoggingFacts
     features: FeatureFacts
@@ -114,6 +132,7 @@ def gather(
         now=now,
         headers=configured_headers(settings),
         certificate=certificate_facts(settings, scan),
+        tls_policy=tls_policy_facts(),
         janus=janus_facts(settings),
         logging=logging_facts(),
         features=feature_facts(),
@@ -149,6 +168,23 @@ def certificate_facts(settings: Settings, scan: OriginScan | None = None) -> Cer
     except (ValueError, OSError) as error:
         return CertificateFacts(path, None, generated, served, error=str(error))
     return CertificateFacts(path, certificate, generated, served)
+
+
+def tls_policy_facts() -> TlsPolicyFacts:
+    from conclave.tls import policy_context
+
+    context = policy_context()
+    ciphers = tuple(
+        CipherFacts(
+            name=cipher["name"],
+            protocol=cipher["protocol"],
+            aead=bool(cipher.get("aead")),
+            # TLS 1.3 ("kx-any") always uses an ephemeral (EC)DHE key exchange.
+            forward_secret=cipher.get("kea") in ("kx-ecdhe", "kx-dhe", "kx-any"),
+        )
+        for cipher in context.get_ciphers()
+    )
+    return TlsPolicyFacts(context.minimum_version, ciphers)
 
 
 def janus_facts(settings: Settings) -> JanusFacts:
