@@ -20,6 +20,7 @@ from typing import Literal
 
 from cryptography import x509
 
+from conclave.compliance.log_probe import LogProbe
 from conclave.compliance.scan import OriginScan
 from conclave.config import RetentionSettings, Settings
 from conclave.services import Services
@@ -113,6 +114,7 @@ class Facts:
     retention: RetentionFacts
     audit: AuditFacts
     database: DatabaseFacts | None = None
+    log_probe: LogProbe | None = None  # a test server's real log (log_probe.py), if run
 
 
 def gather(
@@ -122,6 +124,7 @@ def gather(
     scan: OriginScan,
     services: Services | None = None,
     server_purge_runs: int | None = None,
+    log_probe: LogProbe | None = None,
 ) -> Facts:
     """``server_purge_runs``: inside the server, how often its purge job ran. With
     ``services``, the settings judged are the policy in force (console values applied)."""
@@ -140,6 +143,7 @@ def gather(
         retention=retention_facts(settings, services, server_purge_runs),
         audit=audit_facts(services),
         database=database_facts(services) if services is not None else None,
+        log_probe=log_probe,
     )
 
 

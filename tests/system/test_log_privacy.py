@@ -5,15 +5,23 @@ debug output) and at log level debug (docs/configuration.md, ``[logging]``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import ssl
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from conclave.compliance.checks.minimisation import log_addresses
+from conclave.compliance.facts import gather
+from conclave.compliance.log_probe import LogProbe, probe_server_log
+from conclave.compliance.report import scan_installed_files
+from conclave.config import load_settings
 from tests.support.server import RunningServer, running_server
 
 CLIENT = "127.58.91.203"  # a loopback address of the test's own, seen nowhere else
@@ -50,8 +58,8 @@ def _socket(server: RunningServer, origin: str | None, cookie: bool) -> int:
             ws.recv(timeout=CONNECT_SECONDS)  # the server closes: no such session
     except InvalidStatus as refused:
         assert refused.response.status_code == 403
-    except Exception as closed:  # noqa: BLE001 - the close the server sends
-        assert "4001" in str(closed), closed
+    except ConnectionClosed as closed:
+        assert closed.rcvd is not None and closed.rcvd.code == 4001, closed
     return port
 
 
@@ -73,3 +81,30 @@ def test_the_log_names_no_client_address_meeting_or_token(tmp_path: Path, level:
         assert secret not in log, f"{secret!r} in the log:\n{log}"
     assert "127.58.91.0/24" in log  # the network is what the log keeps
     assert "/ws/meetings/{meeting_id}" in log  # and the handshakes, with the route only
+
+
+def _server_log_check(probe: LogProbe) -> tuple[str, str]:
+    settings = load_settings(None, data_dir=Path("unused"))
+    facts = dataclasses.replace(
+        gather(settings, now=datetime.now(UTC), scan=scan_installed_files()), log_probe=probe
+    )
+    result = log_addresses(facts)
+    return result.status, "\n".join(item.render(str) for item in result.evidence)
+
+
+def test_the_compliance_check_passes_on_the_real_server() -> None:
+    probe = probe_server_log(load_settings(None, logging={"level": "debug"}))
+    assert probe.error is None, probe.log
+    assert probe.handshakes == (101, 101, 403, 403)  # two accepted, two refused
+    status, evidence = _server_log_check(probe)
+    assert status == "pass", evidence
+    assert "/ws/meetings/{meeting_id}" in probe.log  # the handshakes were logged, reduced
+
+
+def test_the_compliance_check_fails_on_a_server_whose_log_is_not_filtered() -> None:
+    leaky = (sys.executable, str(Path(__file__).parents[1] / "support" / "leaky_serve.py"))
+    probe = probe_server_log(load_settings(None), command=leaky)
+    assert probe.error is None, probe.log
+    status, evidence = _server_log_check(probe)
+    assert status == "fail"
+    assert f"{probe.client}:" in evidence and '"WebSocket /ws/meetings/' in evidence

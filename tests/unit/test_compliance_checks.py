@@ -33,6 +33,7 @@ from conclave.compliance.checks.third_parties import (
 )
 from conclave.compliance.checks.transport import certificate, hsts, tls_only, tls_protocols
 from conclave.compliance.facts import CipherFacts, Facts, FeatureFacts, TlsPolicyFacts, gather
+from conclave.compliance.log_probe import LogProbe
 from conclave.compliance.model import CheckResult
 from conclave.compliance.report import scan_installed_files
 from conclave.compliance.scan import Finding, OriginScan, Resource
@@ -388,6 +389,42 @@ def test_log_addresses(tmp_path: Path) -> None:
     )
     unscrubbed = dataclasses.replace(base.logging, scrub=lambda line: line)
     assert run(log_addresses, dataclasses.replace(base, logging=unscrubbed))[0] == "fail"
+
+
+CLEAN_LOG = (
+    '{"msg": "websocket handshake", "route": "/ws/meetings/{meeting_id}", '
+    '"status": "accepted", "client": "127.9.8.0/24"}\n'
+    '{"ts": "2026-12-07T23:42:06.455+00:00", "msg": "tls ready", "fingerprint": "E0:88:A8"}\n'
+)
+
+
+def _probe(log: str, **fields: Any) -> LogProbe:
+    sent = ("mtgId123", "tokenABC", "127.9.8.7:45001", ":45001")
+    return LogProbe(log, "127.9.8.7", sent, 9, (101, 101, 403, 403), **fields)
+
+
+def test_log_addresses_reads_a_real_servers_log(tmp_path: Path) -> None:
+    base = facts(good(tmp_path))
+    status, evidence = run(log_addresses, dataclasses.replace(base, log_probe=_probe(CLEAN_LOG)))
+    assert status == "pass", evidence
+    assert "9 requests and meeting WebSocket handshakes" in evidence
+    assert "from 127.9.8.7; its log names that client only as 127.9.8.0/24" in evidence
+    raw = '127.9.8.7:45001 - "WebSocket /ws/meetings/mtgId123?resume=tokenABC" [accepted]'
+    for leak in (
+        raw,
+        "client 127.9.8.7",  # the address alone
+        '"route": "/ws/meetings/mtgId123"',  # the meeting id alone
+        "resume=tokenABC",
+        "peer 198.51.100.23",  # any other full address
+        "peer [2001:db8::7]:443",
+    ):
+        probe = _probe(CLEAN_LOG + leak + "\n")
+        status, evidence = run(log_addresses, dataclasses.replace(base, log_probe=probe))
+        assert status == "fail" and "(1 lines), e.g.: " + leak in evidence, leak
+    broken = _probe("", error="the test server exited with status 2")
+    status, evidence = run(log_addresses, dataclasses.replace(base, log_probe=broken))
+    assert status == "fail" and "exited with status 2" in evidence
+    assert "not in the log of a running server" in run(log_addresses, base)[1]
 
 
 # -- no third parties -------------------------------------------------------------------
