@@ -21,7 +21,7 @@ from conclave.media.janus_managed import JanusNotFound
 from conclave.media.sfu import build_sfu
 from conclave.services import build_services
 from conclave.signaling.websocket_protocol import SignalingWebSocketProtocol
-from conclave.tls import ensure_tls
+from conclave.tls import ensure_tls, server_context
 from conclave.web.app import create_app
 
 log = logging.getLogger("conclave.server")
@@ -62,6 +62,7 @@ def serve(settings: Settings) -> None:
     except JanusNotFound as error:
         raise SystemExit(f"conclave: {error}") from None
     app = create_app(services, sfu)
+    context = server_context(tls)
     _announce(settings, tls.fingerprint, tls.self_signed, services.accounts.issue_setup_token())
     servers = [
         uvicorn.Server(
@@ -69,8 +70,11 @@ def serve(settings: Settings) -> None:
                 app,
                 host=settings.server.host,
                 port=settings.server.port,
-                ssl_certfile=str(tls.cert_file),
-                ssl_keyfile=str(tls.key_file),
+                # uvicorn builds an SSLContext of its own from ssl_certfile & co., with
+                # OpenSSL's default versions and ciphers (uvicorn >= 0.48). Its public
+                # ssl_context_factory hook (uvicorn >= 0.47) makes it serve Conclave's
+                # instead: TLS 1.2+ and AEAD ciphers only (tls.py, docs/deployment.md).
+                ssl_context_factory=lambda _config, _uvicorns: context,
                 log_config=None,
                 access_log=False,
                 server_header=False,

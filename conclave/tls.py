@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,25 @@ from conclave.config import Settings
 
 VALIDITY = timedelta(days=365)
 RENEW_BEFORE = timedelta(days=30)
+
+# What Conclave's HTTPS port speaks (docs/deployment.md, TLS), set here rather than left to
+# OpenSSL's or Python's defaults, which change between versions and distributions:
+# - TLS 1.2 and 1.3 only (BSI TR-02102-2, Mozilla's "intermediate" profile);
+# - under TLS 1.2, ECDHE key exchange (forward secrecy) with an AEAD cipher only: no CBC
+#   suite (Lucky 13, padding oracles), no RSA key exchange, no finite-field DHE;
+# - TLS 1.3's suites are OpenSSL's own (AES-GCM and ChaCha20-Poly1305, all AEAD); Python's
+#   ssl module cannot change them, and the compliance check lists what is in force.
+MINIMUM_VERSION = ssl.TLSVersion.TLSv1_2
+TLS12_CIPHERS = ":".join(
+    (
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +62,23 @@ def ensure_tls(settings: Settings) -> TlsMaterial:
             return _material(cert_file, key_file, cert, self_signed=True)
     cert = _generate(cert_file, key_file, names)
     return _material(cert_file, key_file, cert, self_signed=True)
+
+
+def policy_context() -> ssl.SSLContext:
+    """A server context with Conclave's TLS versions and ciphers, without a certificate."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = MINIMUM_VERSION
+    context.set_ciphers(TLS12_CIPHERS)
+    context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION
+    context.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
+    return context
+
+
+def server_context(material: TlsMaterial) -> ssl.SSLContext:
+    """The context the HTTPS port serves with: :func:`policy_context` and the certificate."""
+    context = policy_context()
+    context.load_cert_chain(material.cert_file, material.key_file)
+    return context
 
 
 def fingerprint(cert: x509.Certificate) -> str:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from conclave.compliance.render import render_report
-from conclave.compliance.report import make_report, scan_installed_files, scan_url
+from conclave.compliance.report import make_report, probe_log, scan_installed_files, scan_url
 from conclave.config import Settings
 from conclave.services import Services
 
@@ -23,7 +23,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         scan = scan_installed_files()
     services = existing_services(settings)
     try:
-        report = make_report(settings, scan, services=services)
+        report = make_report(settings, scan, services=services, log_probe=probe_log(settings))
     finally:
         if services is not None:
             services.db.dispose()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from typing import Literal
 
 from cryptography import x509
 
+from conclave.compliance.log_probe import LogProbe
 from conclave.compliance.scan import OriginScan
 from conclave.config import RetentionSettings, Settings
 from conclave.services import Services
@@ -33,6 +35,22 @@ class CertificateFacts:
     generated: bool  # Conclave makes it itself (no tls.cert_file)
     served: x509.Certificate | None = None  # what the live server presented
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CipherFacts:
+    name: str
+    protocol: str  # "TLSv1.2", "TLSv1.3"
+    aead: bool
+    forward_secret: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TlsPolicyFacts:
+    """The TLS the HTTPS port is configured to speak (``conclave.tls.policy_context``)."""
+
+    minimum: ssl.TLSVersion
+    ciphers: tuple[CipherFacts, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +106,7 @@ class Facts:
     now: datetime
     headers: Mapping[str, str]  # the security headers the server sends, by its code
     certificate: CertificateFacts
+    tls_policy: TlsPolicyFacts
     janus: JanusFacts
     logging: LoggingFacts
     features: FeatureFacts
@@ -95,6 +114,7 @@ class Facts:
     retention: RetentionFacts
     audit: AuditFacts
     database: DatabaseFacts | None = None
+    log_probe: LogProbe | None = None  # a test server's real log (log_probe.py), if run
 
 
 def gather(
@@ -104,6 +124,7 @@ def gather(
     scan: OriginScan,
     services: Services | None = None,
     server_purge_runs: int | None = None,
+    log_probe: LogProbe | None = None,
 ) -> Facts:
     """``server_purge_runs``: inside the server, how often its purge job ran. With
     ``services``, the settings judged are the policy in force (console values applied)."""
@@ -114,6 +135,7 @@ def gather(
         now=now,
         headers=configured_headers(settings),
         certificate=certificate_facts(settings, scan),
+        tls_policy=tls_policy_facts(),
         janus=janus_facts(settings),
         logging=logging_facts(),
         features=feature_facts(),
@@ -121,6 +143,7 @@ def gather(
         retention=retention_facts(settings, services, server_purge_runs),
         audit=audit_facts(services),
         database=database_facts(services) if services is not None else None,
+        log_probe=log_probe,
     )
 
 
@@ -149,6 +172,23 @@ def certificate_facts(settings: Settings, scan: OriginScan | None = None) -> Cer
     except (ValueError, OSError) as error:
         return CertificateFacts(path, None, generated, served, error=str(error))
     return CertificateFacts(path, certificate, generated, served)
+
+
+def tls_policy_facts() -> TlsPolicyFacts:
+    from conclave.tls import policy_context
+
+    context = policy_context()
+    ciphers = tuple(
+        CipherFacts(
+            name=cipher["name"],
+            protocol=cipher["protocol"],
+            aead=bool(cipher.get("aead")),
+            # TLS 1.3 ("kx-any") always uses an ephemeral (EC)DHE key exchange.
+            forward_secret=cipher.get("kea") in ("kx-ecdhe", "kx-dhe", "kx-any"),
+        )
+        for cipher in context.get_ciphers()
+    )
+    return TlsPolicyFacts(context.minimum_version, ciphers)
 
 
 def janus_facts(settings: Settings) -> JanusFacts:
@@ -195,8 +235,7 @@ def janus_facts(settings: Settings) -> JanusFacts:
 
 def logging_facts() -> LoggingFacts:
     from conclave.logs import SAFE_FIELDS
-    from conclave.media.janus_managed import scrub_addresses
-    from conclave.privacy.addresses import truncate_ip
+    from conclave.privacy.addresses import scrub_addresses, truncate_ip
 
     return LoggingFacts(truncate_ip, scrub_addresses, frozenset(SAFE_FIELDS))
 

@@ -10,6 +10,7 @@ from conclave.clock import utcnow
 from conclave.compliance import scan as scanning
 from conclave.compliance.checks import run_checks
 from conclave.compliance.facts import Facts, certificate_file, gather
+from conclave.compliance.log_probe import LogProbe, probe_server_log
 from conclave.compliance.model import Report
 from conclave.compliance.tom import duties, measures
 from conclave.config import Settings
@@ -44,6 +45,12 @@ def scan_self(
     )
 
 
+def probe_log(settings: Settings) -> LogProbe:
+    """What a server with this installation's logging settings really writes to its log
+    when people connect (a throw-away server in a subprocess, log_probe.py)."""
+    return probe_server_log(settings)
+
+
 def scan_installed_files() -> scanning.OriginScan:
     return scanning.scan_files(TEMPLATES, STATIC)
 
@@ -70,13 +77,16 @@ def make_report(
     services: Services | None = None,
     now: datetime | None = None,
     server_purge_runs: int | None = None,
+    log_probe: LogProbe | None = None,
 ) -> Report:
-    """``server_purge_runs``: inside the server, how often its purge job ran."""
+    """``server_purge_runs``: inside the server, how often its purge job ran;
+    ``log_probe``: a test server's log (:func:`probe_log`)."""
     facts = gather(
         settings,
         now=now or utcnow(),
         scan=scan,
         services=services,
         server_purge_runs=server_purge_runs,
+        log_probe=log_probe,
     )
     return build_report(facts)

@@ -7,7 +7,8 @@ origin they load, recursively. A reference to any other origin is recorded and n
 requested. Redirects are followed by hand, within the origin only. Every response's
 ``Content-Security-Policy`` and ``Strict-Transport-Security`` headers are kept for the
 checks, and a plain-HTTP request to the same host and port shows whether that port
-answers without TLS.
+answers without TLS; four TLS handshakes (``tls_probe.py``) show which TLS versions
+and cipher suites the port accepts.
 
 :func:`scan_files` reads the templates and static files from disk instead, for a report
 without a running server.
@@ -33,6 +34,7 @@ from conclave.compliance.references import (
     js_references,
     svg_references,
 )
+from conclave.compliance.tls_probe import TlsAttempt, probe_tls
 
 PUBLIC_PAGES = ("/", "/login", "/privacy", "/compliance-scan/no-such-page")
 SIGNED_IN_PAGES = ("/dashboard", "/meetings/new", "/account", "/admin/users")
@@ -80,6 +82,7 @@ class OriginScan:
     verified: bool = True
     truncated: bool = False
     texts: tuple[tuple[str, str], ...] = ()  # (url, text) of every HTML page
+    tls: tuple[TlsAttempt, ...] = ()  # handshakes with old and current TLS (tls_probe.py)
 
     def text_of(self, path: str) -> str | None:
         """The text of the page at ``path`` of the origin, if it was fetched."""
@@ -322,6 +325,7 @@ def scan_origin(
         crawl = _Crawl(origin, own, _replay(fetch, start[0], first))
         crawl.run(start)
         plain = _plain_http(client, url) if url.startswith("https:") else "served"
+    tls = _probe_tls(url, sni_hostname) if url.startswith("https:") else ()
     return OriginScan(
         origin,
         live=True,
@@ -333,7 +337,14 @@ def scan_origin(
         verified=verify is not False,
         truncated=crawl.truncated,
         texts=tuple(crawl.texts),
+        tls=tls,
     )
+
+
+def _probe_tls(url: str, sni_hostname: str | None) -> tuple[TlsAttempt, ...]:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return probe_tls(host, parts.port or 443, sni_hostname or host)
 
 
 def _replay(fetch: Fetch, url: str, fetched: Fetched) -> Fetch:

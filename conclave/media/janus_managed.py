@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import ipaddress
 import logging
 import os
 import re
@@ -51,7 +50,7 @@ import httpx
 
 from conclave.config import JanusSettings
 from conclave.media.janus import tls_verification
-from conclave.privacy.addresses import truncate_ip
+from conclave.privacy.addresses import scrub_addresses
 
 log = logging.getLogger("conclave.janus")
 
@@ -297,23 +296,13 @@ def write_config(config: ManagedConfig) -> Path:
 
 # -- logs -------------------------------------------------------------------------------
 
-_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 _COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def scrub_addresses(line: str) -> str:
-    """Every IPv4/IPv6 address in ``line`` replaced by its network (/24, /48)."""
-
-    def network(match: re.Match[str]) -> str:
-        text = match.group(0)
-        try:
-            ipaddress.ip_address(text)
-        except ValueError:
-            return text
-        return truncate_ip(text)
-
-    return _IPV6.sub(network, _IPV4.sub(network, _COLOURS.sub("", line)))
+def scrub_line(line: str) -> str:
+    """A line of Janus's output without colour codes, every address cut to its network
+    and ports dropped (``conclave.privacy.addresses``, as for every other log line)."""
+    return scrub_addresses(_COLOURS.sub("", line))
 
 
 def _log_line(text: str) -> None:
@@ -569,7 +558,7 @@ class ManagedJanus:
             raw = await stream.readline()
             if not raw:
                 return
-            line = scrub_addresses(raw.decode("utf-8", "replace").rstrip())
+            line = scrub_line(raw.decode("utf-8", "replace").rstrip())
             if line:
                 self._tail.append(line)
                 _log_line(line)

@@ -36,7 +36,6 @@ from typing import Any, Literal, Protocol
 from conclave.config import Settings
 from conclave.errors import InvalidInput
 from conclave.media.janus_errors import JanusError, SfuUnavailable
-from conclave.media.janus_managed import scrub_addresses
 from conclave.media.sfu_backends import Backend, BackendStatus, build_backends
 from conclave.media.sfu_input import (
     BAD_REQUEST,
@@ -48,6 +47,7 @@ from conclave.media.sfu_input import (
 )
 from conclave.media.sfu_rooms import OfferSink, Room, SubscribedStream
 from conclave.media.videoroom import VideoRoom
+from conclave.privacy.addresses import scrub_addresses
 
 __all__ = ["Quality", "Sfu", "SfuListener", "SubscribedStream", "build_sfu"]
 

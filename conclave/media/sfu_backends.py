@@ -29,8 +29,8 @@ from conclave.media.janus_managed import (
     JanusUnavailable,
     ManagedJanus,
     managed_binary,
-    scrub_addresses,
 )
+from conclave.privacy.addresses import scrub_addresses
 
 log = logging.getLogger("conclave.sfu")
 

@@ -33,7 +33,6 @@ from conclave.media.janus_errors import (
     SessionLost,
     WrongState,
 )
-from conclave.media.janus_managed import scrub_addresses
 from conclave.media.videoroom import (
     FeedStream,
     Stream,
@@ -41,6 +40,7 @@ from conclave.media.videoroom import (
     VideoRoom,
     subscription_update,
 )
+from conclave.privacy.addresses import scrub_addresses
 
 log = logging.getLogger("conclave.sfu")
 

@@ -10,6 +10,7 @@ from fastapi import Request
 
 from conclave import tokens
 from conclave.errors import N_, NotAuthorised
+from conclave.web import origin as origins
 
 COOKIE = "__Host-conclave-csrf"
 FIELD = "csrf_token"
@@ -36,7 +37,7 @@ async def verify(request: Request) -> None:
     # Browsers send "Origin: null" for form posts under Referrer-Policy: no-referrer; the
     # token below is what protects those. A named foreign origin is refused outright.
     origin = request.headers.get("origin")
-    if origin not in (None, "null") and origin != _own_origin(request):
+    if origin not in (None, "null") and not origins.allowed(request, origin):
         raise NotAuthorised(N_("This request came from another site."), reason="cross_origin")
     form = await request.form()
     sent = form.get(FIELD)
@@ -50,8 +51,3 @@ async def verify(request: Request) -> None:
             N_("The form has expired or was not sent by this site. Reload the page and try again."),
             reason="csrf",
         )
-
-
-def _own_origin(request: Request) -> str:
-    host = request.headers.get("host", "")
-    return f"{request.url.scheme}://{host}"

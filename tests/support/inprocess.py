@@ -16,7 +16,7 @@ import uvicorn
 from conclave.config import Settings
 from conclave.media.sfu import Sfu, build_sfu
 from conclave.services import Services
-from conclave.tls import ensure_tls
+from conclave.tls import ensure_tls, server_context
 from conclave.web.app import create_app
 
 START_SECONDS = 90.0  # deadlines, as for the server processes (tests/support/live.py)
@@ -37,8 +37,7 @@ class InProcessServer:
             create_app(services, self.sfu),
             host="127.0.0.1",
             port=settings.server.port,
-            ssl_certfile=str(tls.cert_file),
-            ssl_keyfile=str(tls.key_file),
+            ssl_context_factory=lambda _config, _default: server_context(tls),  # as serve()
             log_config=None,
             access_log=False,
             ws_max_size=256 * 1024,

@@ -36,9 +36,11 @@ def tiny_server(
     *,
     host: str = "127.0.0.1",
     tls: tuple[Path, Path] | None = None,
+    weak_tls: bool = False,
 ) -> Iterator[TinyServer]:
     """Serve ``pages`` (path → page; anything else is 404) until the block ends.
-    ``tls``: (certificate, key) files to serve HTTPS."""
+    ``tls``: (certificate, key) files to serve HTTPS; ``weak_tls``: also TLS 1.0 and 1.1
+    and CBC suites (what Conclave refuses), for tests that a client or check sees it."""
     requests: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -62,6 +64,9 @@ def tiny_server(
     if tls is not None:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(str(tls[0]), str(tls[1]))
+        if weak_tls:
+            context.minimum_version = ssl.TLSVersion.TLSv1
+            context.set_ciphers("DEFAULT:@SECLEVEL=0")
         server.socket = context.wrap_socket(server.socket, server_side=True)
         scheme = "https"
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from conclave.compliance.checks.third_parties import foreign_origins
-from conclave.compliance.checks.transport import hsts, tls_only
+from conclave.compliance.checks.transport import hsts, tls_only, tls_protocols
 from conclave.compliance.facts import gather
 from conclave.compliance.report import make_report, scan_url
 from conclave.compliance.scan import ENTRY_POINTS, PUBLIC_PAGES, scan_origin
@@ -62,8 +62,14 @@ def test_the_served_pages_pass_and_the_cli_reports_in_every_format(tmp_path: Pat
         assert scan.plain_http == "refused"
         assert scan.peer_certificate is not None
         facts = gather(settings, now=_now(), scan=scan)
-        for check in (tls_only, hsts, foreign_origins):
+        for check in (tls_only, tls_protocols, hsts, foreign_origins):
             assert check(facts).status == "pass", check(facts)
+        assert [(a.offer, a.connected) for a in scan.tls] == [
+            ("TLS 1.0/1.1", False),
+            ("TLS 1.2, CBC suites only", False),
+            ("TLS 1.2, AEAD suites", True),
+            ("TLS 1.3", True),
+        ]
 
         # The command, as an administrator runs it next to the server: exit status 0
         # (the self-signed certificate only warns), every format parses.
@@ -160,6 +166,19 @@ def test_a_foreign_script_and_font_fail_and_are_never_requested(tmp_path: Path) 
             assert f"{site.base_url}/ loads {other.base_url}/x.js (<script src>)" in evidence
             assert "/static/dot.png" in site.requests
         assert other.requests == []
+
+
+def test_a_server_with_old_tls_and_cbc_suites_fails(tmp_path: Path) -> None:
+    pages = {path: Page("<!doctype html><p>hello</p>", headers=SAFE) for path in PUBLIC_PAGES}
+    with tiny_server(pages, tls=_tls_files(tmp_path), weak_tls=True) as site:
+        settings = load_settings(None, data_dir=tmp_path / "tiny")
+        scan = scan_url(settings, site.base_url)
+        assert scan.error is None
+        result = tls_protocols(gather(settings, now=_now(), scan=scan))
+        evidence = "\n".join(item.render(str) for item in result.evidence)
+        assert result.status == "fail", evidence
+        assert f"{site.base_url} accepted TLS 1.0/1.1" in evidence
+        assert f"{site.base_url} accepted TLS 1.2, CBC suites only" in evidence
 
 
 def test_a_server_without_tls_fails(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ setting can make it fail) on a deliberately bad one."""
 from __future__ import annotations
 
 import dataclasses
+import ssl
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,13 @@ from conclave.compliance.checks.third_parties import (
     ice_host,
     ice_servers,
 )
-from conclave.compliance.checks.transport import certificate, hsts, tls_only
-from conclave.compliance.facts import Facts, FeatureFacts, gather
+from conclave.compliance.checks.transport import certificate, hsts, tls_only, tls_protocols
+from conclave.compliance.facts import CipherFacts, Facts, FeatureFacts, TlsPolicyFacts, gather
+from conclave.compliance.log_probe import LogProbe
 from conclave.compliance.model import CheckResult
 from conclave.compliance.report import scan_installed_files
 from conclave.compliance.scan import Finding, OriginScan, Resource
+from conclave.compliance.tls_probe import OFFERS, TlsAttempt
 from conclave.config import Settings, load_settings
 from conclave.services import build_services
 from conclave.tls import ensure_tls
@@ -124,6 +127,56 @@ def test_hsts(tmp_path: Path) -> None:
     status, evidence = run(hsts, facts(good(tmp_path), live_scan(resources=(bare,))))
     assert status == "fail"
     assert "1 responses came without a Strict-Transport-Security header" in evidence
+
+
+def _attempts(**connected: bool) -> tuple[TlsAttempt, ...]:
+    """The live handshakes as Conclave's server answers them, with ``connected`` changed
+    by index (``o0`` is the first offer, TLS 1.0/1.1)."""
+    return tuple(
+        TlsAttempt(
+            offer.name,
+            offer.must_connect,
+            connected.get(f"o{index}", offer.must_connect),
+            negotiated="TLSv1.3 TLS_AES_256_GCM_SHA384" if offer.must_connect else None,
+        )
+        for index, offer in enumerate(OFFERS)
+    )
+
+
+def test_tls_protocols_from_configuration_and_live(tmp_path: Path) -> None:
+    settings = good(tmp_path)
+    status, evidence = run(tls_protocols, facts(settings))
+    assert status == "pass", evidence
+    assert "TLS 1.2 or newer" in evidence and "ECDHE-ECDSA-AES128-GCM-SHA256" in evidence
+    weak = TlsPolicyFacts(
+        ssl.TLSVersion.TLSv1,
+        (
+            CipherFacts("ECDHE-RSA-AES128-GCM-SHA256", "TLSv1.2", aead=True, forward_secret=True),
+            CipherFacts("ECDHE-RSA-AES128-SHA256", "TLSv1.2", aead=False, forward_secret=True),
+            CipherFacts("AES128-GCM-SHA256", "TLSv1.2", aead=True, forward_secret=False),
+        ),
+    )
+    status, evidence = run(tls_protocols, facts(settings, tls_policy=weak))
+    assert status == "fail"
+    assert "TLS 1.0 is allowed" in evidence
+    assert "without AEAD: ECDHE-RSA-AES128-SHA256" in evidence
+    assert "without forward secrecy: AES128-GCM-SHA256" in evidence
+
+    assert run(tls_protocols, facts(settings, live_scan(tls=_attempts())))[0] == "pass"
+    old = run(tls_protocols, facts(settings, live_scan(tls=_attempts(o0=True))))
+    assert old[0] == "fail" and "accepted TLS 1.0/1.1" in old[1]
+    cbc = run(tls_protocols, facts(settings, live_scan(tls=_attempts(o1=True))))
+    assert cbc[0] == "fail" and "accepted TLS 1.2, CBC suites only" in cbc[1]
+    no13 = run(tls_protocols, facts(settings, live_scan(tls=_attempts(o3=False))))
+    assert no13[0] == "fail" and "refused TLS 1.3" in no13[1]
+    untested = _attempts()[:1] + tuple(
+        dataclasses.replace(a, tested=False, connected=False) for a in _attempts()[1:2]
+    )
+    assert (
+        run(tls_protocols, facts(settings, live_scan(tls=untested + _attempts()[2:])))[0] == "warn"
+    )
+    down = live_scan(error="ConnectError: refused", resources=())
+    assert run(tls_protocols, facts(settings, down))[0] == "fail"
 
 
 def _certificate(
@@ -336,6 +389,42 @@ def test_log_addresses(tmp_path: Path) -> None:
     )
     unscrubbed = dataclasses.replace(base.logging, scrub=lambda line: line)
     assert run(log_addresses, dataclasses.replace(base, logging=unscrubbed))[0] == "fail"
+
+
+CLEAN_LOG = (
+    '{"msg": "websocket handshake", "route": "/ws/meetings/{meeting_id}", '
+    '"status": "accepted", "client": "127.9.8.0/24"}\n'
+    '{"ts": "2026-12-07T23:42:06.455+00:00", "msg": "tls ready", "fingerprint": "E0:88:A8"}\n'
+)
+
+
+def _probe(log: str, **fields: Any) -> LogProbe:
+    sent = ("mtgId123", "tokenABC", "127.9.8.7:45001", ":45001")
+    return LogProbe(log, "127.9.8.7", sent, 9, (101, 101, 403, 403), **fields)
+
+
+def test_log_addresses_reads_a_real_servers_log(tmp_path: Path) -> None:
+    base = facts(good(tmp_path))
+    status, evidence = run(log_addresses, dataclasses.replace(base, log_probe=_probe(CLEAN_LOG)))
+    assert status == "pass", evidence
+    assert "9 requests and meeting WebSocket handshakes" in evidence
+    assert "from 127.9.8.7; its log names that client only as 127.9.8.0/24" in evidence
+    raw = '127.9.8.7:45001 - "WebSocket /ws/meetings/mtgId123?resume=tokenABC" [accepted]'
+    for leak in (
+        raw,
+        "client 127.9.8.7",  # the address alone
+        '"route": "/ws/meetings/mtgId123"',  # the meeting id alone
+        "resume=tokenABC",
+        "peer 198.51.100.23",  # any other full address
+        "peer [2001:db8::7]:443",
+    ):
+        probe = _probe(CLEAN_LOG + leak + "\n")
+        status, evidence = run(log_addresses, dataclasses.replace(base, log_probe=probe))
+        assert status == "fail" and "(1 lines), e.g.: " + leak in evidence, leak
+    broken = _probe("", error="the test server exited with status 2")
+    status, evidence = run(log_addresses, dataclasses.replace(base, log_probe=broken))
+    assert status == "fail" and "exited with status 2" in evidence
+    assert "not in the log of a running server" in run(log_addresses, base)[1]
 
 
 # -- no third parties -------------------------------------------------------------------

@@ -42,7 +42,7 @@ from conclave.media.janus_managed import (
     render_core,
     render_http,
     render_videoroom,
-    scrub_addresses,
+    scrub_line,
     write_config,
 )
 from conclave.media.videoroom import ForwardStream, VideoRoom
@@ -682,10 +682,10 @@ def test_configuration_strings_are_quoted_and_control_characters_refused(tmp_pat
 
 def test_janus_log_lines_keep_no_full_addresses() -> None:
     line = "[WARN] [123] ICE failed for 203.0.113.57:50000 and 2001:db8:1:2::5 (v0)"
-    assert scrub_addresses(line) == (
-        "[WARN] [123] ICE failed for 203.0.113.0/24:50000 and 2001:db8:1::/48 (v0)"
+    assert scrub_line(line) == (
+        "[WARN] [123] ICE failed for 203.0.113.0/24 and 2001:db8:1::/48 (v0)"
     )
-    assert scrub_addresses("\x1b[33m[WARN]\x1b[0m 10:20:30 plain") == "[WARN] 10:20:30 plain"
+    assert scrub_line("\x1b[33m[WARN]\x1b[0m 10:20:30 plain") == "[WARN] 10:20:30 plain"
 
 
 def test_a_plain_http_janus_gets_a_tls_context_that_trusts_nothing() -> None:

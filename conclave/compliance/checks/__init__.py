@@ -10,12 +10,13 @@ from conclave.compliance.checks.minimisation import log_addresses, retention
 from conclave.compliance.checks.rights import data_subject_rights
 from conclave.compliance.checks.security import audit_log, janus_api
 from conclave.compliance.checks.third_parties import foreign_origins, ice_servers
-from conclave.compliance.checks.transport import certificate, hsts, tls_only
+from conclave.compliance.checks.transport import certificate, hsts, tls_only, tls_protocols
 from conclave.compliance.facts import Facts
 from conclave.compliance.model import CheckResult
 
 CHECKS: tuple[Check, ...] = (
     tls_only,
+    tls_protocols,
     hsts,
     certificate,
     e2ee_required,

@@ -6,7 +6,9 @@ from datetime import timedelta
 
 from conclave.compliance.checks.base import Findings, check
 from conclave.compliance.facts import Facts
+from conclave.compliance.log_probe import LogProbe
 from conclave.errors import N_
+from conclave.privacy.addresses import scrub_addresses, truncate_ip
 
 # Sample addresses (documentation ranges) and the networks the logs must show instead.
 ADDRESS_SAMPLES = {
@@ -55,6 +57,56 @@ def log_addresses(facts: Facts, found: Findings) -> None:
             N_("Log lines carry only these fields: {fields}; the web server's access log is off."),
             fields=", ".join(sorted(logging.safe_fields)),
         )
+    _judge_server_log(found, facts.log_probe)
+
+
+SHOWN_LINE = 300  # characters of a leaking log line quoted in the evidence
+
+
+def leaking_lines(probe: LogProbe) -> list[str]:
+    """The lines of the probe's log that hold what it sent (its address, ports, meeting id,
+    tokens) or any full IPv4/IPv6 address."""
+    return [
+        line
+        for line in probe.log.splitlines()
+        if any(secret in line for secret in (probe.client, *probe.secrets))
+        or scrub_addresses(line) != line
+    ]
+
+
+def _judge_server_log(found: Findings, probe: LogProbe | None) -> None:
+    if probe is None:
+        found.note(N_("Checked in the code, not in the log of a running server."))
+        return
+    if probe.error is not None:
+        found.add(
+            "fail",
+            N_("A test server could not be run to read its log: {error}"),
+            error=probe.error,
+        )
+        return
+    leaks = leaking_lines(probe)
+    if leaks:
+        found.add(
+            "fail",
+            N_(
+                "The log of a test server holds full client addresses, ports, meeting ids "
+                "or tokens ({count} lines), e.g.: {line}"
+            ),
+            count=len(leaks),
+            line=leaks[0][:SHOWN_LINE],
+        )
+        return
+    found.note(
+        N_(
+            "A test server with this logging configuration got {count} requests and meeting "
+            "WebSocket handshakes (accepted and refused) from {client}; its log names that "
+            "client only as {network}, with no port, meeting id or token."
+        ),
+        count=probe.exchanges,
+        client=probe.client,
+        network=truncate_ip(probe.client),
+    )
 
 
 LONG_DAYS = {"meeting_days": 365, "guest_days": 30, "audit_days": 365}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import ssl
 from datetime import datetime
 
 from cryptography import x509
@@ -13,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from conclave.compliance.checks.base import Findings, check, listed
 from conclave.compliance.facts import Facts
 from conclave.compliance.model import Text, text
+from conclave.compliance.tls_probe import TlsAttempt
 from conclave.errors import N_
 from conclave.tls import fingerprint
 
@@ -69,6 +71,93 @@ def tls_only(facts: Facts, found: Findings) -> None:
         found.note(N_("A plain-HTTP request to the same port is redirected to HTTPS."))
     else:
         found.note(N_("A plain-HTTP request to the same port is refused."))
+
+
+TLS_NAMES = {
+    ssl.TLSVersion.MINIMUM_SUPPORTED: "the oldest TLS this OpenSSL has",
+    ssl.TLSVersion.SSLv3: "SSL 3.0",
+    ssl.TLSVersion.TLSv1: "TLS 1.0",
+    ssl.TLSVersion.TLSv1_1: "TLS 1.1",
+    ssl.TLSVersion.TLSv1_2: "TLS 1.2",
+    ssl.TLSVersion.TLSv1_3: "TLS 1.3",
+}
+
+
+@check(
+    "tls-protocols",
+    "transmission_security",
+    N_("Only TLS 1.2 and 1.3, with AEAD ciphers and forward secrecy"),
+)
+def tls_protocols(facts: Facts, found: Findings) -> None:
+    policy = facts.tls_policy
+    if policy.minimum in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        found.note(N_("Configured: {version} or newer."), version=TLS_NAMES[policy.minimum])
+    else:
+        found.add(
+            "fail",
+            N_("Configured: {version} is allowed; TLS 1.2 must be the minimum."),
+            version=TLS_NAMES.get(policy.minimum, str(policy.minimum)),
+        )
+    tls12 = [c.name for c in policy.ciphers if c.protocol != "TLSv1.3"]
+    tls13 = [c.name for c in policy.ciphers if c.protocol == "TLSv1.3"]
+    found.note(
+        N_("Cipher suites: TLS 1.3 {tls13}; TLS 1.2 {tls12}."),
+        tls13=", ".join(tls13) or "-",
+        tls12=", ".join(tls12) or "-",
+    )
+    weak = [c.name for c in policy.ciphers if not c.aead]
+    if weak:
+        found.add("fail", N_("Cipher suites without AEAD: {names}"), names=", ".join(weak))
+    static = [c.name for c in policy.ciphers if not c.forward_secret]
+    if static:
+        found.add(
+            "fail",
+            N_("Cipher suites without forward secrecy: {names}"),
+            names=", ".join(static),
+        )
+    scan = facts.scan
+    if not scan.live:
+        found.note(N_("Checked from the configuration, not against a running server."))
+        return
+    if scan.error is not None or not scan.tls:
+        found.add("fail", N_("Not checked on the server: it could not be reached."))
+        return
+    for attempt in scan.tls:
+        _judge_attempt(found, scan.origin, attempt)
+
+
+def _judge_attempt(found: Findings, origin: str, attempt: TlsAttempt) -> None:
+    if not attempt.tested:
+        found.add(
+            "warn",
+            N_("{offer}: not tested, this machine's client could not offer it ({error})."),
+            offer=attempt.offer,
+            error=attempt.error or "-",
+        )
+    elif attempt.connected and not attempt.must_connect:
+        found.add(
+            "fail",
+            N_("{origin} accepted {offer} ({negotiated})."),
+            origin=origin,
+            offer=attempt.offer,
+            negotiated=attempt.negotiated or "-",
+        )
+    elif attempt.connected:
+        found.note(
+            N_("{offer}: connected ({negotiated})."),
+            offer=attempt.offer,
+            negotiated=attempt.negotiated or "-",
+        )
+    elif attempt.must_connect:
+        found.add(
+            "fail",
+            N_("{origin} refused {offer} ({error}): browsers cannot connect."),
+            origin=origin,
+            offer=attempt.offer,
+            error=attempt.error or "-",
+        )
+    else:
+        found.note(N_("{offer}: refused, as it should be."), offer=attempt.offer)
 
 
 @check("hsts", "transmission_security", N_("Browsers are told to use HTTPS only (HSTS)"))

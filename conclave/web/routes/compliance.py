@@ -22,7 +22,7 @@ def compliance_page(
     require_admin(request)
     # Imported here: the report machinery is not needed to start the server (issue 2).
     from conclave.compliance.render import MEDIA_TYPES, SUFFIXES, render_report, translated
-    from conclave.compliance.report import make_report, scan_self
+    from conclave.compliance.report import make_report, probe_log, scan_self
 
     svc = services(request)
     cookie = request.cookies.get(COOKIE)
@@ -34,6 +34,7 @@ def compliance_page(
         services=svc,
         now=svc.clock(),
         server_purge_runs=purge.runs if purge is not None else -1,
+        log_probe=probe_log(svc.settings),
     )
     lang = language(request)
     if format is None:

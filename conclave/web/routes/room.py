@@ -12,6 +12,7 @@ from starlette.types import Scope
 from conclave.privacy.addresses import truncate_ip
 from conclave.signaling.hub import Entry, Hub
 from conclave.signaling.protocol import CloseCode
+from conclave.web import origin as origins
 from conclave.web.render import render
 from conclave.web.session import COOKIE, require_user, services
 
@@ -46,9 +47,8 @@ async def room_socket(websocket: WebSocket, meeting_id: str) -> None:
 async def _signed_in(websocket: WebSocket, meeting_id: str) -> Entry | None:
     """Origin and session checked, handshake completed; None: refused. (A function of its
     own so that the session record is not kept for the connection's lifetime.)"""
-    origin = websocket.headers.get("origin")
-    own = f"https://{websocket.headers.get('host', '')}"
-    if origin != own:  # cross-site WebSocket hijacking: refuse the handshake itself
+    # Cross-site WebSocket hijacking: refuse the handshake itself (docs/protocol.md).
+    if not origins.allowed(websocket, websocket.headers.get("origin")):
         await websocket.close(code=CloseCode.REFUSED)
         return None
     accounts = websocket.app.state.services.accounts
