@@ -22,6 +22,7 @@ RefuseReason = Literal[
     "invitation_expired",
     "unknown_meeting",
     "guests_not_allowed",
+    "removed",
 ]
 
 
@@ -85,7 +86,7 @@ class AccessService:
         if meeting.owner_id == user.id:
             return Decision("admit", "host", meeting, host=True)
         if invitation is None:
-            return _refuse("not_invited")  # do not reveal the meeting to strangers
+            return self._uninvited(user_id, meeting.id)
         if invitation.expires_at <= self.clock():
             return _refuse("invitation_expired", meeting)
         if (
@@ -95,6 +96,13 @@ class AccessService:
         ):
             return _refuse("wrong_password", meeting)
         return self._lobby_or_admit(user, meeting, locked)
+
+    def _uninvited(self, user_id: int, meeting_id: str) -> Decision:
+        """No invitation in force: a person a host removed is told so; to anyone else the
+        meeting is not revealed. Neither gets more of the meeting than that."""
+        with self.db.transaction("access_removed") as tx:
+            removed = invitations.removed_from(tx, user_id, meeting_id)
+        return _refuse("removed" if removed else "not_invited")
 
     def _password_ok(self, user: User, meeting: Meeting, password: str, client: str) -> bool:
         keys = (f"meeting:{meeting.id}:user:{user.id}", f"meeting-client:{client}")
