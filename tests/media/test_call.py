@@ -109,19 +109,58 @@ def test_lobby_admit_deny_and_host_only_controls(site: Site, browser: Browser) -
         expect(ivan.get_by_role("button", name=control)).to_be_hidden()
 
 
+REMOVE_QUESTION = (
+    "Remove Ivan from the meeting? They cannot come back unless a host invites them again."
+)
+
+
 def test_host_removes_a_participant_who_cannot_come_back(site: Site, browser: Browser) -> None:
+    """*Remove* asks first; the removed person is told so, also when they try again."""
     meeting = _meeting(site, "off", "ivan")
     host, ivan = site.person(browser, "hannah"), site.person(browser, "ivan")
     for page in (host, ivan):
         join(page, site.server.base_url, meeting.id, media=False)
     in_call(host, 2)
+    asked: list[str] = []
+    host.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    host.get_by_role("button", name="Remove Ivan").click()
+    # Locking goes through the server after anything the click sent: once the host sees
+    # the meeting locked, a removal sent by that click would have arrived before it.
+    host.get_by_role("button", name="Lock meeting").click()
+    expect(host.get_by_role("button", name="Unlock meeting")).to_be_visible()
+    assert asked == [REMOVE_QUESTION]
+    in_call(host, 2)
+    expect(ivan.locator("#call")).to_be_visible()
+    host.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     host.get_by_role("button", name="Remove Ivan").click()
     expect(ivan.locator("#over-message")).to_have_text(
         "A host removed you from the meeting.", timeout=TIMEOUT_MS
     )
+    assert asked == [REMOVE_QUESTION, REMOVE_QUESTION]
     in_call(host, 1)
     ivan.get_by_role("link", name="Join again").click()
-    expect(ivan.get_by_role("alert")).to_have_text("No such meeting.")  # invitation revoked
+    expect(ivan.get_by_role("alert")).to_have_text("You were removed from this meeting.")
+    expect(ivan.get_by_role("heading", level=1)).not_to_contain_text("Weekly")
+
+
+NOTICE_GONE_MS = 15_000  # a passing notice stays a few seconds (room/ui/notices.js)
+POLITE = "el => Boolean(el.closest('[aria-live=polite], [role=status]'))"
+
+
+def test_join_and_leave_notices_are_announced_and_go_away(site: Site, browser: Browser) -> None:
+    meeting = _meeting(site, "off", "ivan")
+    host, ivan = site.person(browser, "hannah"), site.person(browser, "ivan")
+    join(host, site.server.base_url, meeting.id, media=False)
+    in_call(host, 1)
+    join(ivan, site.server.base_url, meeting.id, media=False)
+    for text in ("Ivan joined", "Ivan left"):
+        notice = host.get_by_text(text, exact=True)
+        expect(notice).to_be_visible(timeout=TIMEOUT_MS)
+        assert notice.evaluate(POLITE), f"{text!r} is not in a polite live region"
+        expect(notice, f"{text!r} stays on screen").to_have_count(0, timeout=NOTICE_GONE_MS)
+        if text == "Ivan joined":
+            ivan.get_by_role("button", name="Leave").last.click()
+    in_call(host, 1)
 
 
 def test_chat_reaches_everyone_and_is_stored_nowhere(site: Site, browser: Browser) -> None:
