@@ -4,6 +4,7 @@ chat reaches everyone and leaves no trace, and a server restart does not end the
 from __future__ import annotations
 
 import secrets
+import subprocess
 
 from playwright.sync_api import Browser, Page, expect
 
@@ -220,3 +221,67 @@ def test_everyone_is_back_after_a_server_restart(site: Site, browser: Browser) -
     for page, earlier in zip(pages, before, strict=True):
         expect(page.locator("#lobby")).to_be_hidden()
         assert total_frames(page) > 0, earlier
+
+
+# Inside the namespace both veth addresses are local: packets between them go through
+# `lo` whatever the links' state. The media is cut by taking the links down and the
+# addresses' local routes away, and comes back when both return (signaling is a
+# WebSocket on 127.0.0.1 and goes on).
+VETH = (("v0", "10.99.0.1"), ("v1", "10.99.0.2"))
+
+
+def _cut_media() -> None:
+    for link, address in VETH:
+        subprocess.run(["ip", "link", "set", link, "down"], check=True, timeout=10)
+        local = ["local", address, "dev", link, "table", "local"]
+        subprocess.run(["ip", "route", "del", *local], check=True, timeout=10)
+
+
+def _restore_media() -> None:
+    for link, address in VETH:
+        local = ["local", address, "dev", link, "table", "local"]
+        subprocess.run(
+            ["ip", "route", "replace", *local, "proto", "kernel", "scope", "host", "src", address],
+            check=True,
+            timeout=10,
+        )
+        subprocess.run(["ip", "link", "set", link, "up"], check=True, timeout=10)
+
+
+def test_media_lost_and_back_is_shown_then_cleared(site: Site, browser: Browser) -> None:
+    """The direct connection loses its network: the notice says so while it is lost and
+    goes once the connection is back (it stayed for good)."""
+    meeting = _meeting(site, "off", "ivan")
+    host, ivan = site.person(browser, "hannah"), site.person(browser, "ivan")
+    join_all((host, ivan), site.server.base_url, meeting.id)
+    assert media_flowing(host, 1)[0]["frames"] > 0
+    lost = host.get_by_text("Media connection lost. Reconnecting…")
+    try:
+        _cut_media()
+        expect(lost).to_be_visible(timeout=TIMEOUT_MS)
+    finally:
+        _restore_media()
+    expect(lost).to_have_count(0, timeout=TIMEOUT_MS)
+    before = total_frames(host)
+    more = host.evaluate(MORE_FRAMES, [before, CALL_SECONDS])
+    assert more > before, f"no video decoded after the media came back ({before} frames)"
+
+
+# Polls until more than `before` video frames are decoded, or the deadline; the count.
+MORE_FRAMES = """
+async ([before, seconds]) => {
+  const deadline = performance.now() + seconds * 1000;
+  let frames = 0;
+  while (performance.now() < deadline) {
+    frames = 0;
+    for (const pc of window.__pcs.filter(pc => pc.connectionState === "connected")) {
+      (await pc.getStats()).forEach(r => {
+        if (r.type === "inbound-rtp" && r.kind === "video") frames += r.framesDecoded || 0;
+      });
+    }
+    if (frames > before) return frames;
+    await new Promise(resolve => setTimeout(resolve, 200));
+  }
+  return frames;
+}
+"""
