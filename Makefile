@@ -4,14 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint i18n bench clean system-deps
+.PHONY: run test lint i18n bench clean system-deps js-deps
 
 run: $(STAMP)
 	$(BIN)/conclave serve
 
 # The whole suite runs inside a private network namespace (scripts/netns-run.sh): WebRTC
 # needs a non-loopback interface, and nothing in the tests can reach beyond the machine.
-test: $(STAMP) system-deps lint
+test: $(STAMP) system-deps js-deps lint
 	scripts/netns-run.sh $(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -41,5 +41,9 @@ $(STAMP): pyproject.toml
 system-deps:
 	scripts/system-deps.sh
 
+# npm packages of the browser tests (axe-core), into build/npm; not committed.
+js-deps:
+	scripts/js-deps.sh
+
 clean:
-	rm -rf $(VENV) conclave-data
+	rm -rf $(VENV) conclave-data build/npm

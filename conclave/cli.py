@@ -55,7 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     add = actions.add_parser("add", parents=[common], help="create an account")
     add.add_argument("username")
     add.add_argument("--admin", action="store_true")
-    add.add_argument("--display-name", default="")
+    add.add_argument(
+        "--display-name",
+        default=None,
+        help="the name others see (asked for at a terminal; default: the user name)",
+    )
     add.add_argument("--password-stdin", action="store_true")
     add.set_defaults(run=_user_add)
     listing = actions.add_parser("list", parents=[common], help="list accounts")
@@ -165,11 +169,25 @@ def _read_password(from_stdin: bool) -> str:
     return first
 
 
+def _display_name(given: str | None, username: str) -> str:
+    """``--display-name``; else, at a terminal, asked for (Enter keeps the user name);
+    else the user name (``create_user`` uses it for an empty one)."""
+    if given is not None:
+        return given
+    if not sys.stdin.isatty():
+        return ""
+    try:
+        return input(f"Display name [{username.strip().lower()}]: ").strip()
+    except (EOFError, KeyboardInterrupt):
+        raise SystemExit("conclave: no display name given") from None
+
+
 def _user_add(settings: Settings, args: argparse.Namespace) -> int:
+    display_name = _display_name(args.display_name, args.username)
     password = _read_password(args.password_stdin)
     role = "admin" if args.admin else "member"
     services = _services(settings)
-    user = services.accounts.create_user(args.username, args.display_name, password, role)
+    user = services.accounts.create_user(args.username, display_name, password, role)
     services.audit.record(
         "user_created", actor_id=None, client=None, subject_id=user.id, details={"via": "cli"}
     )

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import io
 import threading
+from datetime import datetime
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 LANGUAGES = ("en", "de")
 DEFAULT = "en"
@@ -60,7 +62,7 @@ def negotiate(cookie: str | None, accept_language: str | None) -> str:
     """The remembered choice, else the browser's preference, else English."""
     if cookie in LANGUAGES:
         return cookie
-    for tag in _preferences(accept_language or ""):
+    for tag in preferences(accept_language or ""):
         try:
             language = Locale.parse(tag, sep="-").language
         except (ValueError, UnknownLocaleError):
@@ -70,7 +72,8 @@ def negotiate(cookie: str | None, accept_language: str | None) -> str:
     return DEFAULT
 
 
-def _preferences(header: str) -> list[str]:
+def preferences(header: str) -> list[str]:
+    """The language tags of an Accept-Language header, most preferred first."""
     weighted: list[tuple[float, str]] = []
     for part in header.split(",")[:20]:
         tag, _, params = part.strip().partition(";")
@@ -95,4 +98,13 @@ def template_environment(folder: Path, catalogs: Catalogs, lang: str) -> Environ
         lstrip_blocks=True,
     )
     env.install_gettext_translations(catalogs.get(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["utc_datetime"] = _utc_datetime
     return env
+
+
+@pass_context
+def _utc_datetime(context: Context, value: datetime, seconds: bool = False) -> str:
+    """``{{ moment|utc_datetime }}``: in the locale of the page's ``date_locale``."""
+    from conclave.i18n.dates import utc_datetime
+
+    return utc_datetime(value, context.get("date_locale") or DEFAULT, seconds=seconds)

@@ -22,6 +22,7 @@ RefuseReason = Literal[
     "unknown_meeting",
     "guests_not_allowed",
     "ended",
+    "removed",
 ]
 
 
@@ -86,7 +87,7 @@ class AccessService:
         if meeting.owner_id == user.id:  # the organiser starts an ended meeting again
             return Decision("admit", "host", meeting, host=True)
         if invitation is None:
-            return _refuse("not_invited")  # do not reveal the meeting to strangers
+            return self._uninvited(user_id, meeting.id)
         if meeting.ended_at is not None:
             return _refuse("ended", meeting)
         if invitation.expires_at <= self.clock():
@@ -100,6 +101,13 @@ class AccessService:
         ):
             return _refuse("wrong_password", meeting)
         return self._lobby_or_admit(user, meeting, locked)
+
+    def _uninvited(self, user_id: int, meeting_id: str) -> Decision:
+        """No invitation in force: a person a host removed is told so; to anyone else the
+        meeting is not revealed. Neither gets more of the meeting than that."""
+        with self.db.transaction("access_removed") as tx:
+            removed = invitations.removed_from(tx, user_id, meeting_id)
+        return _refuse("removed" if removed else "not_invited")
 
     @staticmethod
     def _lobby_or_admit(user: User, meeting: Meeting, locked: bool) -> Decision:

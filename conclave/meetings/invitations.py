@@ -98,6 +98,7 @@ class InvitationService:
                     )
                 if invitee.id == meeting.owner_id:
                     raise Conflict(N_("You host this meeting already."), reason="self_invite")
+                invitations.forget_removal(tx, invitee.id, meeting.id)  # invited again
                 return invitations.insert(
                     tx, meeting_id=meeting.id, user_id=invitee.id, now=now, expires_at=expires
                 )
@@ -140,9 +141,10 @@ class InvitationService:
             invitations.remove(tx, invitation.id)
 
     def remove_from_meeting(self, meeting_id: str, user_id: int) -> None:
-        """A host removed the user from a running meeting: their invitation ends."""
+        """A host removed the user from a running meeting: their invitation ends, marked
+        as ended by a removal (the person is told so) until they are invited again."""
         with self.db.transaction("remove_from_meeting") as tx:
-            invitations.remove_for_user_and_meeting(tx, user_id, meeting_id)
+            invitations.mark_removed(tx, user_id, meeting_id, self.clock())
 
     def pending(self, token: str) -> PendingInvitation:
         """Look up a link; unknown, used and expired links each get a clear error."""
@@ -224,6 +226,7 @@ class InvitationService:
     def _bind(tx: Db, pending: PendingInvitation, account: User, now: datetime) -> None:
         if invitations.for_user_and_meeting(tx, account.id, pending.meeting.id) is not None:
             raise Conflict(N_("You are invited to this meeting already."), reason="duplicate")
+        invitations.forget_removal(tx, account.id, pending.meeting.id)  # invited again
         if not invitations.accept(tx, pending.invitation.id, account.id, now):
             raise Conflict(
                 N_("This invitation link has been used already."), reason="invitation_used"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NoReturn
 
 from sqlalchemy.orm import Session as Db
 
@@ -18,6 +19,7 @@ from conclave.store.records import LobbyPolicy, Meeting, User
 MAX_TITLE = 200
 MAX_MEETING_PASSWORD = 128
 LOBBY_POLICIES: tuple[LobbyPolicy, ...] = ("everyone", "guests", "off")
+REMOVED = N_("You were removed from this meeting.")
 
 
 def new_meeting_id() -> str:
@@ -92,7 +94,7 @@ class MeetingService:
             if meeting.owner_id != user.id and (
                 invitations.for_user_and_meeting(tx, user.id, meeting.id) is None
             ):
-                raise NotFound(N_("No such meeting."), reason="not_invited")
+                _refuse_uninvited(tx, user, meeting)
             return meeting
 
     def hosted(self, user: User, meeting_id: str) -> Meeting:
@@ -123,7 +125,7 @@ class MeetingService:
             raise NotFound(N_("No such meeting."), reason="unknown_meeting")
         if meeting.owner_id != user.id:
             if invitations.for_user_and_meeting(tx, user.id, meeting.id) is None:
-                raise NotFound(N_("No such meeting."), reason="not_invited")
+                _refuse_uninvited(tx, user, meeting)
             raise NotAuthorised(N_("Only the host can change this meeting."), reason="not_host")
         return meeting
 
@@ -153,6 +155,14 @@ class MeetingService:
             "ends_at": draft.ends_at,
             "lobby_policy": draft.lobby_policy,
         }
+
+
+def _refuse_uninvited(tx: Db, user: User, meeting: Meeting) -> NoReturn:
+    """Someone without an invitation in force: told that a host removed them, if one did;
+    anyone else learns nothing, not even that the meeting exists."""
+    if invitations.removed_from(tx, user.id, meeting.id):
+        raise NotAuthorised(REMOVED, reason="removed")
+    raise NotFound(N_("No such meeting."), reason="not_invited")
 
 
 def _plausible_id(meeting_id: str) -> bool:

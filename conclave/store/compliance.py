@@ -24,6 +24,7 @@ def counts(db: Session) -> Counts:
         .outerjoin(UserRow, UserRow.id == InvitationRow.user_id)
         .where(InvitationRow.meeting_id == MeetingRow.id)
         .where(or_(InvitationRow.email.is_not(None), UserRow.role == "guest"))
+        .where(InvitationRow.removed_at.is_(None))
         .exists()
     )
     without_lobby = select(func.count()).where(MeetingRow.lobby_policy == "off", guest_invitation)

@@ -20,6 +20,7 @@ def _record(row: InvitationRow) -> Invitation:
         created_at=row.created_at,
         expires_at=row.expires_at,
         accepted_at=row.accepted_at,
+        removed_at=row.removed_at,
     )
 
 
@@ -48,16 +49,32 @@ def insert(
 
 
 def for_meeting(db: Session, meeting_id: str) -> list[Invitation]:
-    query = select(InvitationRow).where(InvitationRow.meeting_id == meeting_id)
+    """The meeting's invitations in force (not those of people a host removed)."""
+    query = select(InvitationRow).where(
+        InvitationRow.meeting_id == meeting_id, InvitationRow.removed_at.is_(None)
+    )
     return [_record(r) for r in db.scalars(query.order_by(InvitationRow.id))]
 
 
 def for_user_and_meeting(db: Session, user_id: int, meeting_id: str) -> Invitation | None:
+    """The user's invitation in force to the meeting; None also after a removal."""
     query = select(InvitationRow).where(
-        InvitationRow.user_id == user_id, InvitationRow.meeting_id == meeting_id
+        InvitationRow.user_id == user_id,
+        InvitationRow.meeting_id == meeting_id,
+        InvitationRow.removed_at.is_(None),
     )
     row = db.scalars(query).first()
     return _record(row) if row else None
+
+
+def removed_from(db: Session, user_id: int, meeting_id: str) -> bool:
+    """Did a host remove the user from the meeting (and not invite them again since)?"""
+    query = select(InvitationRow.id).where(
+        InvitationRow.user_id == user_id,
+        InvitationRow.meeting_id == meeting_id,
+        InvitationRow.removed_at.is_not(None),
+    )
+    return db.scalars(query).first() is not None
 
 
 def by_id(db: Session, invitation_id: int) -> Invitation | None:
@@ -84,9 +101,25 @@ def remove(db: Session, invitation_id: int) -> None:
     db.execute(delete(InvitationRow).where(InvitationRow.id == invitation_id))
 
 
-def remove_for_user_and_meeting(db: Session, user_id: int, meeting_id: str) -> None:
+def mark_removed(db: Session, user_id: int, meeting_id: str, now: datetime) -> None:
+    """A host removed the user: the invitation stops working and says so."""
+    db.execute(
+        update(InvitationRow)
+        .where(
+            InvitationRow.user_id == user_id,
+            InvitationRow.meeting_id == meeting_id,
+            InvitationRow.removed_at.is_(None),
+        )
+        .values(removed_at=now)
+    )
+
+
+def forget_removal(db: Session, user_id: int, meeting_id: str) -> None:
+    """The user is invited again: the invitation ended by the removal goes."""
     db.execute(
         delete(InvitationRow).where(
-            InvitationRow.user_id == user_id, InvitationRow.meeting_id == meeting_id
+            InvitationRow.user_id == user_id,
+            InvitationRow.meeting_id == meeting_id,
+            InvitationRow.removed_at.is_not(None),
         )
     )

@@ -47,7 +47,7 @@ def invited(db: Session, user_id: int) -> list[Meeting]:
     query = (
         select(MeetingRow)
         .join(InvitationRow, InvitationRow.meeting_id == MeetingRow.id)
-        .where(InvitationRow.user_id == user_id)
+        .where(InvitationRow.user_id == user_id, InvitationRow.removed_at.is_(None))
         .order_by(MeetingRow.created_at.desc())
     )
     return [_record(r) for r in db.scalars(query)]

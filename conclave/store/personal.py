@@ -95,6 +95,7 @@ def invitations_of(db: Session, user_id: int, email: str | None) -> list[dict[st
             "created_at": _iso(inv.created_at),
             "expires_at": _iso(inv.expires_at),
             "accepted_at": _iso(inv.accepted_at),
+            "removed_at": _iso(inv.removed_at),
             "meeting": _meeting(meeting),
         }
         for inv, meeting in db.execute(query)

@@ -66,6 +66,7 @@ class Invitation:
     created_at: datetime
     expires_at: datetime
     accepted_at: datetime | None
+    removed_at: datetime | None = None
 
     @property
     def is_external(self) -> bool:

@@ -12,6 +12,7 @@ from jinja2 import Environment
 from starlette.routing import Match
 
 from conclave.i18n import LANGUAGES, Catalogs, negotiate, template_environment
+from conclave.i18n.dates import formatting_locale
 from conclave.web import csrf
 from conclave.web.session import LANG_COOKIE, current_user, services
 
@@ -62,6 +63,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     page = env.get_template(template).render(
         request=request,
         lang=language(request),
+        date_locale=formatting_locale(request.headers.get("accept-language"), language(request)),
         languages=LANGUAGES,
         user=current_user(request),
         csrf_token=csrf.form_token(request),

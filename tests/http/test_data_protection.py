@@ -220,7 +220,8 @@ def test_audit_log_view_filters_by_event_actor_and_days_with_pages(
         page = admin.get(f"/admin/audit?{query}")
         assert page.status_code == 200, page.text
         return re.findall(
-            r"<tr>\s*<td><time[^>]*>([^<]*)</time></td>\s*<td>([^<]*)</td>", page.text
+            r"<tr>\s*<td[^>]*><time[^>]*>([^<]*)</time></td>\s*<td[^>]*>([^<]*)</td>",
+            page.text,
         )
 
     first = admin.get("/admin/audit").text

@@ -214,3 +214,23 @@ def test_a_disabled_guest_account_cannot_take_a_new_link(
     refused = Browser(services).post(page, {"display_name": "Gina", "password": PASSWORD}, page)
     assert refused.status_code == 403 and "This account is disabled." in refused.text
     assert Browser(services).get(page).status_code == 200  # the link is not spent
+
+
+def test_a_removed_guest_is_told_so_and_can_be_invited_again(
+    services: Services, host: User, meeting: Meeting
+) -> None:
+    token = _invite_by_mail(services, host, meeting, "gina@example.org")
+    guest = Browser(services)
+    data = {"display_name": "Gina", "password": PASSWORD}
+    assert guest.post(f"/invite/{token}", data, page=f"/invite/{token}").status_code == 303
+    gina = services.accounts.by_username("gina@example.org")
+    services.invitations.remove_from_meeting(meeting.id, gina.id)  # a host's *Remove*
+    for path in (f"/m/{meeting.id}", f"/m/{meeting.id}/join"):
+        page = guest.get(path)
+        assert page.status_code == 403, path
+        assert "You were removed from this meeting." in page.text
+        assert "Kick-off" not in page.text  # nothing more: not even the title
+    again = _invite_by_mail(services, host, meeting, "gina@example.org")
+    back = guest.post(f"/invite/{again}", data, page="/login")
+    assert back.status_code == 303, back.text
+    assert guest.get(f"/m/{meeting.id}").status_code == 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from conclave.meetings.service import MeetingDraft
 from conclave.services import Services
 from tests.support.web import make_user, signed_in
 
@@ -114,3 +115,21 @@ def test_guests_cannot_create_meetings(services: Services) -> None:
     response = browser.post("/meetings", {"title": "Mine", "lobby": "off"}, page="/dashboard")
     assert response.status_code == 403
     assert "New meeting" not in browser.get("/dashboard").text
+
+
+def test_scheduled_times_are_written_in_the_browsers_locale(services: Services) -> None:
+    """Before the page's script runs (or without it): the request's full locale, in UTC."""
+    from datetime import UTC, datetime
+
+    host = make_user(services, "hannah")
+    starts = datetime(2026, 12, 7, 14, 30, tzinfo=UTC)
+    meeting = services.meetings.create(host, MeetingDraft("Plans", starts, None, "off", None))
+    browser = signed_in(services, host)
+    for accept_language, written in [
+        ("en-GB,en;q=0.8", "7 Dec 2026, 14:30 UTC"),
+        ("en-US,en;q=0.8", "Dec 7, 2026, 2:30\u202fPM UTC"),
+        ("de-DE,de;q=0.8", "07.12.2026, 14:30 UTC"),
+    ]:
+        for path in (f"/m/{meeting.id}", "/dashboard"):
+            page = browser.get(path, headers={"accept-language": accept_language})
+            assert f"data-local>{written}</time>" in page.text, (accept_language, path)

@@ -147,11 +147,35 @@ def test_kicked_participant_cannot_come_back_until_invited_again(
             assert i.closed_with() == 4010
         assert h.until("participant_left")["reason"] == "kicked"
         with room.join(ivan, meeting.id) as again:
-            assert again.until("error")["code"] in {"removed", "not_invited"}
+            assert again.until("error")["code"] == "removed"
             assert again.closed_with() == 4003
         services.invitations.invite_member(host, meeting.id, "ivan")
         with room.join(ivan, meeting.id) as back:
             assert back.until("welcome")
+
+
+def test_a_removed_participant_hears_so_after_the_room_emptied(
+    room: Meeting, host: User, meeting: MeetingRecord, services: Services
+) -> None:
+    """The removal outlives the room: once everyone has left, the removed person is still
+    told "removed", not "not invited"."""
+    ivan = services.accounts.by_username("ivan")
+    with room.join(host, meeting.id) as h:
+        h.until("welcome")
+        with room.join(ivan, meeting.id) as i:
+            pid = i.until("welcome")["you"]
+            h.send({"type": "kick", "pid": pid})
+            assert i.closed_with() == 4010
+        assert h.until("participant_left")["reason"] == "kicked"
+        h.send({"type": "leave"})
+        h.closed_with()
+    with room.join(ivan, meeting.id) as again:
+        error = again.until("error")
+        assert (error["code"], error["message"]) == (
+            "removed",
+            "You were removed from this meeting.",
+        )
+        assert again.closed_with() == 4003
 
 
 def test_moderation_rights(

@@ -4,6 +4,7 @@ chat reaches everyone and leaves no trace, and a server restart does not end the
 from __future__ import annotations
 
 import secrets
+import subprocess
 
 from playwright.sync_api import Browser, Page, expect
 
@@ -109,19 +110,59 @@ def test_lobby_admit_deny_and_host_only_controls(site: Site, browser: Browser) -
         expect(ivan.get_by_role("button", name=control)).to_be_hidden()
 
 
+REMOVE_QUESTION = (
+    "Remove Ivan from the meeting? They cannot come back unless a host invites them again."
+)
+
+
 def test_host_removes_a_participant_who_cannot_come_back(site: Site, browser: Browser) -> None:
+    """*Remove* asks first; the removed person is told so, also when they try again."""
     meeting = _meeting(site, "off", "ivan")
     host, ivan = site.person(browser, "hannah"), site.person(browser, "ivan")
     for page in (host, ivan):
         join(page, site.server.base_url, meeting.id, media=False)
     in_call(host, 2)
+    asked: list[str] = []
+    host.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    host.get_by_role("button", name="Remove Ivan").click()
+    # Locking goes through the server after anything the click sent: once the host sees
+    # the meeting locked, a removal sent by that click would have arrived before it.
+    host.get_by_role("button", name="Lock meeting").click()
+    expect(host.get_by_role("button", name="Unlock meeting")).to_be_visible()
+    assert asked == [REMOVE_QUESTION]
+    in_call(host, 2)
+    expect(ivan.locator("#call")).to_be_visible()
+    host.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     host.get_by_role("button", name="Remove Ivan").click()
     expect(ivan.locator("#over-message")).to_have_text(
         "A host removed you from the meeting.", timeout=TIMEOUT_MS
     )
+    assert asked == [REMOVE_QUESTION, REMOVE_QUESTION]
     in_call(host, 1)
-    ivan.get_by_role("link", name="Join again").click()
-    expect(ivan.get_by_role("alert")).to_have_text("No such meeting.")  # invitation revoked
+    expect(ivan.get_by_role("link", name="Join again")).to_be_hidden()  # nothing to join
+    ivan.goto(f"{site.server.base_url}/m/{meeting.id}/join")  # trying all the same
+    expect(ivan.get_by_role("alert")).to_have_text("You were removed from this meeting.")
+    expect(ivan.get_by_role("heading", level=1)).not_to_contain_text("Weekly")
+
+
+NOTICE_GONE_MS = 15_000  # a passing notice stays a few seconds (room/ui/notices.js)
+POLITE = "el => Boolean(el.closest('[aria-live=polite], [role=status]'))"
+
+
+def test_join_and_leave_notices_are_announced_and_go_away(site: Site, browser: Browser) -> None:
+    meeting = _meeting(site, "off", "ivan")
+    host, ivan = site.person(browser, "hannah"), site.person(browser, "ivan")
+    join(host, site.server.base_url, meeting.id, media=False)
+    in_call(host, 1)
+    join(ivan, site.server.base_url, meeting.id, media=False)
+    for text in ("Ivan joined", "Ivan left"):
+        notice = host.get_by_text(text, exact=True)
+        expect(notice).to_be_visible(timeout=TIMEOUT_MS)
+        assert notice.evaluate(POLITE), f"{text!r} is not in a polite live region"
+        expect(notice, f"{text!r} stays on screen").to_have_count(0, timeout=NOTICE_GONE_MS)
+        if text == "Ivan joined":
+            ivan.get_by_role("button", name="Leave").last.click()
+    in_call(host, 1)
 
 
 def test_chat_reaches_everyone_and_is_stored_nowhere(site: Site, browser: Browser) -> None:
@@ -186,3 +227,67 @@ def test_everyone_is_back_after_a_server_restart(site: Site, browser: Browser) -
     for page, earlier in zip(pages, before, strict=True):
         expect(page.locator("#lobby")).to_be_hidden()
         assert total_frames(page) > 0, earlier
+
+
+# Inside the namespace both veth addresses are local: packets between them go through
+# `lo` whatever the links' state. The media is cut by taking the links down and the
+# addresses' local routes away, and comes back when both return (signaling is a
+# WebSocket on 127.0.0.1 and goes on).
+VETH = (("v0", "10.99.0.1"), ("v1", "10.99.0.2"))
+
+
+def _cut_media() -> None:
+    for link, address in VETH:
+        subprocess.run(["ip", "link", "set", link, "down"], check=True, timeout=10)
+        local = ["local", address, "dev", link, "table", "local"]
+        subprocess.run(["ip", "route", "del", *local], check=True, timeout=10)
+
+
+def _restore_media() -> None:
+    for link, address in VETH:
+        local = ["local", address, "dev", link, "table", "local"]
+        subprocess.run(
+            ["ip", "route", "replace", *local, "proto", "kernel", "scope", "host", "src", address],
+            check=True,
+            timeout=10,
+        )
+        subprocess.run(["ip", "link", "set", link, "up"], check=True, timeout=10)
+
+
+def test_media_lost_and_back_is_shown_then_cleared(site: Site, browser: Browser) -> None:
+    """The direct connection loses its network: the notice says so while it is lost and
+    goes once the connection is back (it stayed for good)."""
+    meeting = _meeting(site, "off", "ivan")
+    host, ivan = site.person(browser, "hannah"), site.person(browser, "ivan")
+    join_all((host, ivan), site.server.base_url, meeting.id)
+    assert media_flowing(host, 1)[0]["frames"] > 0
+    lost = host.get_by_text("Media connection lost. Reconnecting…")
+    try:
+        _cut_media()
+        expect(lost).to_be_visible(timeout=TIMEOUT_MS)
+    finally:
+        _restore_media()
+    expect(lost).to_have_count(0, timeout=TIMEOUT_MS)
+    before = total_frames(host)
+    more = host.evaluate(MORE_FRAMES, [before, CALL_SECONDS])
+    assert more > before, f"no video decoded after the media came back ({before} frames)"
+
+
+# Polls until more than `before` video frames are decoded, or the deadline; the count.
+MORE_FRAMES = """
+async ([before, seconds]) => {
+  const deadline = performance.now() + seconds * 1000;
+  let frames = 0;
+  while (performance.now() < deadline) {
+    frames = 0;
+    for (const pc of window.__pcs.filter(pc => pc.connectionState === "connected")) {
+      (await pc.getStats()).forEach(r => {
+        if (r.type === "inbound-rtp" && r.kind === "video") frames += r.framesDecoded || 0;
+      });
+    }
+    if (frames > before) return frames;
+    await new Promise(resolve => setTimeout(resolve, 200));
+  }
+  return frames;
+}
+"""

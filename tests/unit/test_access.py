@@ -8,7 +8,7 @@ import pytest
 from argon2 import profiles
 
 from conclave.config import ConfigError, load_settings
-from conclave.errors import NotFound, RateLimited
+from conclave.errors import NotAuthorised, NotFound, RateLimited
 from conclave.meetings.service import MeetingDraft
 from conclave.services import Services, build_services
 from conclave.store.records import Meeting, User
@@ -201,6 +201,31 @@ def test_revoked_invitation_is_refused(services: Services, host: User) -> None:
     invitation = services.invitations.invite_member(host, meeting.id, "ivan")
     services.invitations.revoke(host, meeting.id, invitation.id)
     assert _decide(services, ivan, meeting) == ("refuse", "not_invited")
+
+
+def test_a_removed_participant_is_told_so_until_invited_again(
+    services: Services, host: User
+) -> None:
+    """A host's *Remove* is remembered: the room and the meeting page say "removed" (not
+    "no such meeting"), and the dashboard no longer lists the meeting."""
+    meeting = _meeting(services, host, "off")
+    ivan = make_user(services, "ivan")
+    services.invitations.invite_member(host, meeting.id, "ivan")
+    services.invitations.remove_from_meeting(meeting.id, ivan.id)
+    decision = services.access.decide(ivan.id, meeting.id, None)
+    assert (decision.outcome, decision.reason) == ("refuse", "removed")
+    assert decision.meeting is None  # nothing more about the meeting than that
+    with pytest.raises(NotAuthorised) as raised:
+        services.meetings.visible(ivan, meeting.id)
+    assert (raised.value.text, raised.value.reason) == (
+        "You were removed from this meeting.",
+        "removed",
+    )
+    assert services.meetings.dashboard(ivan).invited == []
+    assert services.invitations.for_meeting(host, meeting.id) == []
+    services.invitations.invite_member(host, meeting.id, "ivan")  # invited again: in again
+    assert _decide(services, ivan, meeting) == ("admit", "invited")
+    assert services.meetings.visible(ivan, meeting.id).id == meeting.id
 
 
 def test_unknown_meeting(services: Services, host: User) -> None:

@@ -97,3 +97,27 @@ def test_language_negotiation() -> None:
     assert negotiate(None, "de;q=0, en") == "en"
     assert negotiate(None, ";;;,q=,*,de;q=abc") == "en"
     assert negotiate(None, None) == "en"
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "lang", "locale", "written"),
+    [
+        ("en-GB,en;q=0.9", "en", "en_GB", "7 Dec 2026, 14:30 UTC"),
+        ("en-US,en;q=0.9", "en", "en_US", "Dec 7, 2026, 2:30\u202fPM UTC"),
+        ("de-DE,de;q=0.9", "de", "de_DE", "07.12.2026, 14:30 UTC"),
+        # A German browser on a page switched to English: English in Germany's way.
+        ("de-DE,de;q=0.9", "en", "en_DE", "7 Dec 2026, 14:30 UTC"),
+        ("fr-FR", "en", "en_FR", "7 Dec 2026, 14:30 UTC"),
+        ("xx-YY, *", "en", "en", "Dec 7, 2026, 2:30\u202fPM UTC"),
+        (None, "de", "de", "07.12.2026, 14:30 UTC"),
+    ],
+)
+def test_dates_are_written_in_the_requests_full_locale(
+    accept_language: str | None, lang: str, locale: str, written: str
+) -> None:
+    from datetime import UTC, datetime
+
+    from conclave.i18n.dates import formatting_locale, utc_datetime
+
+    assert formatting_locale(accept_language, lang) == locale
+    assert utc_datetime(datetime(2026, 12, 7, 14, 30, tzinfo=UTC), locale) == written

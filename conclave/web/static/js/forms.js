@@ -3,9 +3,11 @@
  * Progressive enhancements for server-rendered forms. Pages work without it.
  * - fills hidden `tz_offset` fields with the browser's UTC offset (minutes),
  *   so `datetime-local` values are stored in UTC;
- * - shows `<time data-local>` values in the browser's time zone;
+ * - shows `<time data-local>` values in the browser's time zone, written as the browser's
+ *   locale writes dates (locale.js; `data-seconds`: with seconds);
  * - asks before destructive actions marked with `data-confirm`.
  */
+import { formattingLocale } from "./locale.js";
 
 for (const field of document.querySelectorAll('input[name="tz_offset"]')) {
   /** @type {HTMLInputElement} */ (field).value = String(new Date().getTimezoneOffset());
@@ -14,9 +16,9 @@ for (const field of document.querySelectorAll('input[name="tz_offset"]')) {
 for (const element of document.querySelectorAll("time[data-local]")) {
   const value = element.getAttribute("datetime");
   if (value) {
-    element.textContent = new Date(value).toLocaleString(document.documentElement.lang || undefined, {
+    element.textContent = new Date(value).toLocaleString(formattingLocale(), {
       dateStyle: "medium",
-      timeStyle: "short",
+      timeStyle: element.hasAttribute("data-seconds") ? "medium" : "short",
     });
   }
 }

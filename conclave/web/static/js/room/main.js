@@ -13,6 +13,7 @@ import { Stage } from "./ui/stage.js";
 import { People } from "./ui/people.js";
 import { Chat } from "./ui/chat.js";
 import { Devices } from "./ui/devices.js";
+import { MediaWatch, Notices } from "./ui/notices.js";
 import { E2EE, transformSupport } from "../e2ee/session.js";
 
 const LEVEL_POLL_MS = 500;
@@ -45,6 +46,8 @@ class Room {
     this.chat = new Chat(byId("chat-log"), byId("chat-form"), byId("chat-input"), byId("chat-error"),
       (text) => this.#sendChat(text));
     this.devices = new Devices(this.media, (kind, track) => this.#published(kind, track));
+    this.notices = new Notices(byId("notices"));
+    this.watch = new MediaWatch(this.notices, () => t("media_reconnecting"));
     /** @type {SignalingClient | null} */
     this.signaling = null;
     /** @type {Call | SfuCall | null} */
@@ -234,7 +237,7 @@ class Room {
         this.#addPerson(m.participant);
         this.#keys(() => this.e2ee?.addPeer(m.participant.pid, m.participant.uid, true));
         // Back after a reconnect or a server restart: the others saw them a moment ago.
-        if (!m.returning) this.#notice(t("joined", { name: m.participant.name }));
+        if (!m.returning) this.notices.show(t("joined", { name: m.participant.name }));
         break;
       case "participant_updated":
         this.#updatePerson(m.participant);
@@ -259,20 +262,20 @@ class Room {
       case "chat_cleared":
         this.chat.clear();
         this.pendingChat = [];
-        this.#notice(t("chat_cleared"));
+        this.notices.show(t("chat_cleared"));
         break;
       case "muted":
         this.devices.turnOff("audio");
-        this.#notice(t("muted_by_host"));
+        this.notices.show(t("muted_by_host"));
         break;
       case "unmute_requested":
-        this.#notice(t("unmute_requested"));
+        this.notices.show(t("unmute_requested"));
         byId("mic").focus();
         break;
       case "locked":
         byId("lock").dataset.locked = String(m.locked);
         byId("lock").textContent = m.locked ? t("unlock") : t("lock");
-        this.#notice(m.locked ? t("locked") : t("unlocked"));
+        this.notices.show(m.locked ? t("locked") : t("unlocked"));
         break;
       case "error":
         this.#error(m.code, m.message);
@@ -281,7 +284,7 @@ class Room {
         if (m.mode === "sfu") await this.#switchToSfu();
         break;
       case "sfu_restart":
-        this.#notice(t("media_reconnecting"));
+        this.watch.lose("sfu");
         if (this.call instanceof SfuCall) await this.call.receive(m);
         break;
       case "sfu_answer":
@@ -321,6 +324,7 @@ class Room {
   /** @param {{you: string, uid: string, host: boolean, participants: any[], media_mode: "p2p" | "sfu", offer_to?: string | null}} m */
   async #welcome(m) {
     this.call?.disconnectAll();
+    this.watch.reset();
     this.stage.clear();
     this.people.clear();
     this.selfPid = m.you;
@@ -370,6 +374,7 @@ class Room {
         ? new SfuCall((message) => this.send(message), { ...options, simulcast: this.simulcast })
         : new Call(this.selfPid, (to, payload) => this.send({ type: "signal", to, payload }), { ...options, spare });
     call.addEventListener("track", (event) => this.#onTrack(/** @type {CustomEvent} */ (event).detail));
+    this.watch.follow(call);
     call.local.audio = this.media.audio;
     call.local.camera = this.media.camera;
     call.local.screen = this.media.screen;
@@ -383,6 +388,7 @@ class Room {
   async #switchToSfu() {
     if (!this.selfPid || this.call instanceof SfuCall) return;
     this.call?.disconnectAll();
+    this.watch.reset();
     const call = this.#makeCall("sfu");
     this.call = call;
     await call.start();
@@ -437,7 +443,7 @@ class Room {
     this.stage.remove(pid);
     this.stage.remove(`${pid}:screen`);
     this.screens.delete(pid);
-    if (name) this.#notice(t("left_meeting", { name }));
+    if (name) this.notices.show(t("left_meeting", { name }));
   }
 
   /** @param {{pid: string, kind: string, track: MediaStreamTrack}} detail */
@@ -512,19 +518,12 @@ class Room {
       return;
     }
     if (byId("chat-panel").hidden === false && code === "invalid") this.chat.showError(this.lastError);
-    else this.#notice(this.lastError);
+    else this.notices.show(this.lastError);
   }
 
   /** @param {string} text */
   #prejoinError(text) {
     const element = byId("prejoin-error");
-    element.textContent = text;
-    element.hidden = false;
-  }
-
-  /** @param {string} text */
-  #notice(text) {
-    const element = byId("notice");
     element.textContent = text;
     element.hidden = false;
   }
@@ -537,16 +536,18 @@ class Room {
     this.#takeSpare(false);
     this.call?.disconnectAll();
     this.call = null;
+    this.watch.reset();
     this.media.stopAll();
     this.stage.clear();
     this.people.clear();
     this.chat.clear();
     this.pendingChat = [];
     byId("over-message").textContent = message;
-    // An ended meeting stays ended: only its organiser can start it again.
+    // An ended meeting stays ended: only its organiser can start it again. Someone removed
+    // stays out until invited again: nothing to join.
     const ended = code === 4011;
     const organiser = byId("room").dataset.organiser === "true";
-    byId("join-again").hidden = ended && !organiser;
+    byId("join-again").hidden = (ended && !organiser) || code === 4010;
     byId("join-again").textContent = ended ? t("start_again") : t("join_again");
     byId("over-hint").hidden = !ended || organiser;
     showSection("over");

@@ -5,6 +5,7 @@
  */
 import { make } from "./dom.js";
 import { t } from "../i18n.js";
+import { formattingLocale } from "../../locale.js";
 
 export const MAX_CHAT_CHARS = 4000;
 
@@ -41,7 +42,7 @@ export class Chat {
    */
   add(message, mine) {
     const item = make("li", { class: mine ? "mine" : "" });
-    const time = new Date(message.ts).toLocaleTimeString(document.documentElement.lang, {
+    const time = new Date(message.ts).toLocaleTimeString(formattingLocale(), {
       hour: "2-digit",
       minute: "2-digit",
     });

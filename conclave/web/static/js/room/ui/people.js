@@ -104,17 +104,19 @@ export class People {
   /** @param {ParticipantInfo} person */
   #moderation(person) {
     const box = make("span", { class: "row moderation" });
-    /** @type {[string, string, boolean][]} */
+    /** @type {[string, string, boolean, string][]} type, label, shown, question asked first */
     const actions = [
-      ["mute", "mute", person.mic],
-      ["ask_unmute", "ask_unmute", !person.mic],
-      ["promote", "promote", !person.host],
-      ["kick", "remove", true],
+      ["mute", "mute", person.mic, ""],
+      ["ask_unmute", "ask_unmute", !person.mic, ""],
+      ["promote", "promote", !person.host, ""],
+      ["kick", "remove", true, "remove_confirm"], // not undone by a click: asked first
     ];
-    for (const [type, label, shown] of actions) {
+    for (const [type, label, shown, question] of actions) {
       if (!shown) continue;
       const button = make("button", { type: "button", class: "secondary small", "data-action": type }, t(label, { name: person.name }));
-      button.addEventListener("click", () => this.send({ type, pid: person.pid }));
+      button.addEventListener("click", () => {
+        if (!question || window.confirm(t(question, { name: person.name }))) this.send({ type, pid: person.pid });
+      });
       box.append(button);
     }
     return box;

@@ -1,7 +1,7 @@
 """meetings: when a host ended the meeting for everyone
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-07 12:00:00.000000
 
 An ended meeting stays ended (every later connection is told so) until its organiser
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
