@@ -32,6 +32,7 @@ bench: $(STAMP) system-deps
 	scripts/netns-run.sh $(BIN)/python -m bench.join
 	scripts/netns-run.sh $(BIN)/python -m bench.e2ee
 	scripts/netns-run.sh $(BIN)/python -m bench.sfu
+	$(BIN)/python -m bench.keys
 
 $(STAMP): pyproject.toml
 	scripts/venv.sh $(PYTHON) $(VENV)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 TTL = 120
-_STAMP_DIGITS = 10
+_STAMP_DIGITS = 13  # the expiry in milliseconds: the hub compares issue times with events
 _SIG_CHARS = 32
 
 
@@ -28,7 +28,7 @@ class ResumeTokens:
         self._clock = clock
 
     def issue(self, meeting_id: str, user_id: int, session_id: int) -> str:
-        expires = int(self._clock()) + TTL
+        expires = int(self._clock() * 1000) + TTL * 1000
         stamp = f"{expires:0{_STAMP_DIGITS}d}"
         return stamp + self._sign(meeting_id, user_id, session_id, stamp)
 
@@ -42,9 +42,9 @@ class ResumeTokens:
         if not hmac.compare_digest(signature.encode(), expected.encode()):
             return None
         expires = int(stamp)
-        if expires <= self._clock():
+        if expires <= self._clock() * 1000:
             return None
-        return float(expires - TTL)
+        return (expires - TTL * 1000) / 1000
 
     def _sign(self, meeting_id: str, user_id: int, session_id: int, stamp: str) -> str:
         message = f"{meeting_id}\n{user_id}\n{session_id}\n{stamp}".encode()

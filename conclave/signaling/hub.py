@@ -13,11 +13,12 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import math
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -27,6 +28,7 @@ from conclave.errors import InvalidInput, NotFound, RateLimited
 from conclave.media.sfu import Sfu
 from conclave.media.turn import ice_servers, turn_pseudonym
 from conclave.meetings.access import Decision
+from conclave.meetings.resume import TTL as RESUME_TTL
 from conclave.meetings.resume import ResumeTokens
 from conclave.services import Services
 from conclave.signaling import protocol as p
@@ -118,6 +120,7 @@ class Entry:
     session_id: int
     meeting_id: str
     client: str
+    at: float = field(default_factory=time.time)  # when the session was looked up
 
 
 class Hub:
@@ -126,7 +129,15 @@ class Hub:
         self.relay = SfuRelay(sfu or Sfu.unavailable(), self._deliver, self._broadcast)
         self.rooms: dict[str, RoomRuntime] = {}
         self.resume = ResumeTokens(services.secret)
-        self._ended_at: dict[str, float] = {}  # when a meeting last ended (resume tokens)
+        # What a resume token issued before it no longer gets past (``_resume_valid``):
+        # the moment a meeting ended, or started again, a person last entered its lobby.
+        self._ended_at: dict[str, float] = {}
+        self._started_at: dict[str, float] = {}
+        self._waited: dict[tuple[str, int], float] = {}
+        # Sessions (and every session of a user) that ended a moment ago: a socket resolved
+        # with one before then, still waiting for hello or a decision, does not enter.
+        self._ended_sessions: dict[int, float] = {}
+        self._ended_users: dict[int, float] = {}
         # Meetings ended for everyone whose end is being written to the database; until it
         # is, this keeps the next connection from opening a fresh room.
         self._ending: dict[str, asyncio.Task[None]] = {}
@@ -174,6 +185,10 @@ class Hub:
             return None
         if (entry.meeting_id, entry.user.id) in self._revoking:  # removed while we decided
             await _refuse(websocket, CloseCode.REFUSED, "removed", REFUSALS["removed"])
+            return None
+        if self._session_over(entry):  # signed out while the socket waited or we decided
+            code = CloseCode.NOT_AUTHENTICATED
+            await _refuse(websocket, code, "not_authenticated", "Please sign in.")
             return None
         connection = Connection(
             websocket,
@@ -255,6 +270,7 @@ class Hub:
             await _refuse(websocket, CloseCode.REFUSED, "removed", REFUSALS["removed"])
             return None
         resumed = hello.resume is not None and self._resume_valid(entry, hello.resume)
+        started = time.time()
         try:
             decision = await run_in_threadpool(
                 self.services.access.decide,
@@ -271,7 +287,10 @@ class Hub:
         except RateLimited as error:
             await _refuse(websocket, CloseCode.RATE_LIMITED, "rate_limited", error.text)
             return None
-        ending = entry.meeting_id in self._ending  # ended a moment ago, not yet written
+        # Ended a moment ago (not yet written), or while the decision was being made.
+        ending = (
+            entry.meeting_id in self._ending or self._ended_at.get(entry.meeting_id, 0.0) >= started
+        )
         if ending and decision.outcome != "refuse" and not decision.host:
             decision = Decision("refuse", "ended", decision.meeting)
         if decision.outcome == "refuse":
@@ -304,9 +323,24 @@ class Hub:
         return uid
 
     def _resume_valid(self, entry: Entry, token: str) -> bool:
+        """A token skips the lobby only if no decision came after it: the meeting did not
+        end or start again since, and its holder did not enter the lobby since (to be
+        admitted, denied, or still waiting there)."""
         issued = self.resume.issued_at(token, entry.meeting_id, entry.user.id, entry.session_id)
         ended = self._ended_at.get(entry.meeting_id, 0.0)
-        return issued is not None and issued > ended
+        started = self._started_at.get(entry.meeting_id, 0.0)
+        waited = self._waited.get((entry.meeting_id, entry.user.id), 0.0)
+        # Tokens carry milliseconds: an admission within the millisecond of the knock (in
+        # a test, say) gets a token that counts as issued after it.
+        return issued is not None and issued > max(ended, started) and issued >= waited
+
+    def _session_over(self, entry: Entry) -> bool:
+        """The entry's session ended after the web layer found it good."""
+        ended = max(
+            self._ended_sessions.get(entry.session_id, 0.0),
+            self._ended_users.get(entry.user.id, 0.0),
+        )
+        return ended >= entry.at
 
     def _enter(
         self, connection: Connection, entry: Entry, decision: Decision, hello: p.ClientHello
@@ -485,10 +519,19 @@ class Hub:
         for action in actions:
             match action:
                 case Send(pid=pid, message=message):
-                    if pid in room.connections:
+                    connection = room.connections.get(pid)
+                    if connection is not None:
                         if isinstance(message, p.Welcome):  # a participant: pings resume now
-                            room.connections[pid].resumable = True
-                        room.connections[pid].send(message.to_json())
+                            connection.resumable = True
+                            # Issued now: one made at the knock predates the lobby entry.
+                            fresh = self.resume.issue(
+                                connection.meeting_id, connection.user_id, connection.session_id
+                            )
+                            message = message.model_copy(update={"resume": fresh})
+                        elif isinstance(message, p.Lobby):  # earlier tokens stop skipping it
+                            key = (connection.meeting_id, connection.user_id)
+                            self._waited[key] = _millisecond(time.time())
+                        connection.send(message.to_json())
                 case BroadcastAction(message=message, exclude=exclude):
                     text = message.to_json()
                     for pid in room.state.participants:
@@ -583,38 +626,42 @@ class Hub:
             with contextlib.suppress(Exception):
                 await asyncio.shield(pending)
         await run_in_threadpool(self.services.meetings.reopen, meeting_id)
+        # Tokens from before the end stay void: the memory of the end may be gone (a restart).
+        self._started_at[meeting_id] = time.time()
         log.info("meeting started again", extra={"event": "reopen"})
 
     # -- sessions that end ---------------------------------------------------------------
     def remove_user(self, user_id: int) -> int:
         """The account was deleted: close its connections in every room as if they had
         dropped; the meetings go on for everyone else. The number of connections closed."""
-        return self._close_where(
-            lambda c: c.user_id == user_id, CloseCode.REFUSED, "account deleted"
-        )
+        return self._user_over(user_id, CloseCode.REFUSED, "account deleted")
 
     def disable_user(self, user_id: int) -> int:
         """The account was disabled: its connections close at once."""
-        return self._close_where(
-            lambda c: c.user_id == user_id, CloseCode.REFUSED, "account disabled"
-        )
+        return self._user_over(user_id, CloseCode.REFUSED, "account disabled")
 
     def end_sessions_of(self, user_id: int) -> int:
         """Every session of the user ended (a password change): its connections close."""
-        return self._close_where(
-            lambda c: c.user_id == user_id, CloseCode.NOT_AUTHENTICATED, SIGNED_OUT
-        )
+        return self._user_over(user_id, CloseCode.NOT_AUTHENTICATED, SIGNED_OUT)
 
     def end_session(self, session_id: int) -> int:
-        """One session ended (signing out): that session's connections close; the same
-        person's other devices stay."""
+        """One session ended (signing out): that session's connections close, and so does
+        a socket of it that still waits for hello; the same person's other devices stay."""
+        self._ended_sessions[session_id] = time.time()
         return self._close_where(
             lambda c: c.session_id == session_id, CloseCode.NOT_AUTHENTICATED, SIGNED_OUT
         )
 
+    def _user_over(self, user_id: int, code: int, reason: str) -> int:
+        self._ended_users[user_id] = time.time()  # sockets waiting for hello stay out too
+        return self._close_where(lambda c: c.user_id == user_id, code, reason)
+
     async def sweep_sessions(self) -> int:
         """Close the connections whose session ended without the hub being told (another
-        process, expiry); keep the sessions of the others alive. Connections closed."""
+        process, expiry); keep the sessions of the others alive. Connections closed.
+        Also forgets the moments that no resume token or waiting socket can predate any
+        more (older than a token lives)."""
+        self._forget_before(time.time() - RESUME_TTL)
         held = {c.session_id for room in self.rooms.values() for c in room.connections.values()}
         if not held:
             return 0
@@ -644,6 +691,18 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    def _forget_before(self, moment: float) -> None:
+        stamps: list[dict[Any, float]] = [
+            self._ended_at,
+            self._started_at,
+            self._waited,
+            self._ended_sessions,
+            self._ended_users,
+        ]
+        for kept in stamps:
+            for key in [key for key, at in kept.items() if at < moment]:
+                del kept[key]
+
     def _close_where(self, which: Callable[[Connection], bool], code: int, reason: str) -> int:
         """Close the matching connections in every room as if they had dropped; the
         meetings go on for everyone else. The number of connections closed."""
@@ -660,6 +719,10 @@ class Hub:
     def connected(self, meeting_id: str) -> int:
         room = self.rooms.get(meeting_id)
         return len(room.state.participants) if room else 0
+
+
+def _millisecond(moment: float) -> float:
+    return math.floor(moment * 1000) / 1000
 
 
 async def _refuse(websocket: WebSocket, code: int, error: str, message: str) -> None:

@@ -8,7 +8,8 @@ Decisions worth knowing (docs/protocol.md explains them for client authors):
 - Resume tokens are made by the hub, not here: ``Join`` and ``Resume`` carry a fresh
   ``resume_token`` the hub generated for that connection; a lobby entry keeps it until it
   is admitted; the room only copies it into the ``welcome``. The hub learns that a token is
-  live when it delivers the ``welcome`` that contains it.
+  live when it delivers the ``welcome`` that contains it, and then issues it afresh (a
+  token made when someone knocked predates their time in the lobby, which voids it).
 - ``Broadcast`` goes to the participants of the state returned by the same ``apply`` call,
   minus ``exclude``; never to the lobby.
 - When the last host leaves nobody is promoted: the participants stay, the lobby waits until

@@ -59,6 +59,7 @@ def _meeting(row: MeetingRow) -> dict[str, Any]:
         "has_password": row.password_hash is not None,
         "lobby": row.lobby_policy,
         "room_last_closed_at": _iso(row.room_closed_at),
+        "ended_at": _iso(row.ended_at),
     }
 
 

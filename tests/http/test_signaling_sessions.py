@@ -3,10 +3,14 @@ that end (logout, a disabled account, a password change), meetings that were end
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from conclave.meetings.service import MeetingDraft
 from conclave.services import Services
 from conclave.signaling import connection
 from conclave.store.records import Meeting as MeetingRecord
@@ -14,6 +18,16 @@ from conclave.store.records import User
 from conclave.web.session import COOKIE
 from tests.support.web import PASSWORD, Browser
 from tests.support.ws import Meeting, Peer, invited_guest, running
+
+SECRET = "meeting secret 123"
+
+
+def _wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the condition did not come true in time")
+        time.sleep(0.01)
 
 
 def _admit_first(host: Peer) -> None:
@@ -90,6 +104,31 @@ def test_an_admitted_guest_resumes_past_the_lobby_with_her_own_session_only(
             assert elsewhere.until("lobby")
 
 
+def test_a_token_from_an_earlier_stay_does_not_skip_a_later_denial(
+    room: Meeting, host: User, meeting: MeetingRecord, services: Services
+) -> None:
+    """Admitted once, she keeps that stay's token, leaves, knocks again and is denied (or
+    still waits): the old token does not bring her in past that decision."""
+    gina = invited_guest(services, host, meeting.id)
+    session = services.accounts.start_session(gina)
+    with room.join(host, meeting.id) as h:
+        h.until("welcome")
+        with room.join(gina, meeting.id, token=session) as g:
+            g.until("lobby")
+            _admit_first(h)
+            kept = g.until("welcome")["resume"]
+            g.send({"type": "leave"})
+        h.until("participant_left")
+        with room.join(gina, meeting.id, token=session) as waiting:
+            waiting.until("lobby")
+            with room.join(gina, meeting.id, token=session, resume=kept) as second:
+                assert second.until("lobby")  # a decision not made yet is not skipped
+            entries = h.until("lobby_waiting", where=lambda m: bool(m["entries"]))["entries"]
+            h.send({"type": "deny", "pid": entries[-1]["pid"]})
+        with room.join(gina, meeting.id, token=session, resume=kept) as again:
+            assert again.until("lobby")  # nor one made against her
+
+
 # -- sessions that end (item 2) -----------------------------------------------------------
 
 
@@ -115,6 +154,25 @@ def test_signing_out_closes_the_meeting_connection_of_that_session(
             assert h.until("participant_left")["reason"] == "disconnected"
         with room.join(ivan, meeting.id, token=phone) as other_device:
             assert other_device.until("welcome")
+
+
+def test_a_socket_that_waits_for_hello_while_its_session_ends_stays_out(
+    room: Meeting, host: User, meeting: MeetingRecord, services: Services
+) -> None:
+    """The room page opens its socket on the pre-join screen; the person signs out in
+    another tab and clicks Join a moment later: the socket does not enter."""
+    ivan = services.accounts.by_username("ivan")
+    browser, session = _browser_of(room, services, ivan)
+    with room.join(host, meeting.id) as h:
+        h.until("welcome")
+        with room.connect(ivan, meeting.id, token=session) as i:
+            assert browser.post("/logout", page="/dashboard").status_code == 303
+            i.send({"type": "hello", "version": 1})
+            assert i.until("error")["code"] == "not_authenticated"
+            assert i.closed_with() == 4001
+        h.send({"type": "hand", "raised": True})
+        assert h.until("participant_updated")["participant"]["hand"] is True
+        assert not any(m["type"] == "participant_joined" for m in h.seen)
 
 
 def test_disabling_an_account_closes_its_meeting_connections(
@@ -217,9 +275,64 @@ def test_an_ended_meeting_stays_ended_until_its_host_starts_it_again(
         assert later.until("error")["code"] == "ended"
         assert later.closed_with() == 4011
     # Its host starts it again by joining; then the others can come back.
-    with room.join(host, meeting.id) as h, room.join(ivan, meeting.id) as i:
+    with room.join(host, meeting.id) as h:
         assert h.until("welcome")["host"] is True
-        assert i.until("welcome")
+        with room.join(ivan, meeting.id) as i:
+            assert i.until("welcome")
+
+
+def test_a_join_decided_while_the_meeting_ends_is_refused_as_ended(
+    room: Meeting,
+    host: User,
+    meeting: MeetingRecord,  # invites Ivan to another meeting; he exists
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The access decision takes time (argon2 on the meeting password, or a wait for it):
+    if the meeting ends meanwhile, the person it admitted must not open a fresh room."""
+    record = services.meetings.create(host, MeetingDraft("Board", None, None, "off", SECRET))
+    services.invitations.invite_member(host, record.id, "ivan")
+    ivan = services.accounts.by_username("ivan")
+    checking, proceed = threading.Event(), threading.Event()
+    check = services.access.checks.check
+
+    def held_check(*args: Any, **kwargs: Any) -> bool:
+        checking.set()
+        proceed.wait(10)
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(services.access.checks, "check", held_check)
+    with room.join(host, record.id) as h:
+        h.until("welcome")
+        with room.join(ivan, record.id, password=SECRET) as i:
+            assert checking.wait(10)  # his decision has read the meeting: not ended yet
+            h.send({"type": "end"})
+            assert h.closed_with() == 4011
+            _wait_until(lambda: services.meetings.visible(host, record.id).ended_at is not None)
+            proceed.set()
+            assert i.until("error")["code"] == "ended"
+            assert i.closed_with() == 4011
+    assert record.id not in room.client.app.state.hub.rooms
+
+
+def test_tokens_from_before_the_end_do_not_skip_the_lobby_once_it_starts_again(
+    room: Meeting, host: User, meeting: MeetingRecord, services: Services
+) -> None:
+    gina = invited_guest(services, host, meeting.id)
+    session = services.accounts.start_session(gina)
+    with room.join(host, meeting.id) as h:
+        h.until("welcome")
+        with room.join(gina, meeting.id, token=session) as g:
+            g.until("lobby")
+            _admit_first(h)
+            kept = g.until("welcome")["resume"]
+            h.send({"type": "end"})
+            assert g.closed_with() == 4011
+    # A restart: the end is no longer in any server's memory.
+    with running(services) as restarted, restarted.join(host, meeting.id) as h:
+        assert h.until("welcome")["host"] is True  # started again
+        with restarted.join(gina, meeting.id, token=session, resume=kept) as again:
+            assert again.until("lobby")
 
 
 # -- a restart is not news (item 13) -------------------------------------------------------

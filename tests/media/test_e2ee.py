@@ -254,6 +254,7 @@ def _removal(site: Site, browser: Browser, *, sfu: bool = False) -> None:
     _wait_for(jana, "() => window.__keys.length >= 2")
     jana_keys = captured_keys(jana)
 
+    host.once("dialog", lambda dialog: dialog.accept())  # *Remove* asks first
     host.get_by_role("button", name="Remove Jana").click()
     expect(jana.locator("#over-message")).to_have_text(
         "A host removed you from the meeting.", timeout=TIMEOUT_MS

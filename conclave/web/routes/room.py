@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.concurrency import run_in_threadpool
@@ -53,10 +54,11 @@ async def _signed_in(websocket: WebSocket, meeting_id: str) -> Entry | None:
         return None
     accounts = websocket.app.state.services.accounts
     token = websocket.cookies.get(COOKIE, "")
+    looked_up = time.time()  # a session that ends after this moment: the hub keeps it out
     signed_in = await run_in_threadpool(accounts.resolve_session, token) if token else None
     await websocket.accept()
     if signed_in is None:
         await websocket.close(CloseCode.NOT_AUTHENTICATED, "Please sign in.")
         return None
     client = truncate_ip(websocket.client.host if websocket.client else None)
-    return Entry(signed_in.user, signed_in.session.id, meeting_id, client)
+    return Entry(signed_in.user, signed_in.session.id, meeting_id, client, at=looked_up)
