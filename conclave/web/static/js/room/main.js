@@ -4,7 +4,8 @@
  * Pre-join (devices, preview, privacy notice) → lobby → call → over.
  */
 import { SignalingClient } from "./protocol.js";
-import { Call, prepareCertificate, prepareOffer, preparedOffer } from "./call.js";
+import { Call, prepareCertificate } from "./call.js";
+import { PreparedConnection } from "./prepared.js";
 import { SfuCall } from "./sfu.js";
 import { LocalMedia } from "./media.js";
 import { loadStrings, t } from "./i18n.js";
@@ -14,10 +15,11 @@ import { People } from "./ui/people.js";
 import { Chat } from "./ui/chat.js";
 import { Devices } from "./ui/devices.js";
 import { MediaWatch, Notices } from "./ui/notices.js";
+import { StatusLine } from "./ui/status.js";
 import { E2EE, transformSupport } from "../e2ee/session.js";
+import { ChatCrypt } from "../e2ee/chat.js";
 
 const LEVEL_POLL_MS = 500;
-const PENDING_CHAT_MS = 15000;
 /** Close codes whose meaning the user must see; others were explained by an `error`. */
 const CLOSE_MESSAGES = /** @type {Record<number, string>} */ ({
   1000: "left", 4009: "replaced", 4010: "kicked", 4011: "ended", 4012: "denied", 4030: "full",
@@ -47,6 +49,12 @@ class Room {
       (text) => this.#sendChat(text));
     this.devices = new Devices(this.media, (kind, track) => this.#published(kind, track));
     this.notices = new Notices(byId("notices"));
+    this.status = new StatusLine(byId("connection"), byId("e2ee-state"), byId("security-code"), byId("verify"));
+    /** @type {ChatCrypt<HTMLElement>} */
+    this.chatCrypt = new ChatCrypt(null, {
+      add: (message, text) => this.chat.add({ ...message, text: text ?? t("decrypting") }, message.from === this.selfPid),
+      update: (item, text) => this.chat.update(item, text ?? t("undecryptable")),
+    });
     this.watch = new MediaWatch(this.notices, () => t("media_reconnecting"));
     /** @type {SignalingClient | null} */
     this.signaling = null;
@@ -66,13 +74,7 @@ class Room {
     this.lastError = "";
     /** @type {Map<string, MediaStreamTrack>} */
     this.screens = new Map();
-    /** The first connection, prepared on the pre-join screen (call.js `prepareOffer`). @type {Promise<RTCPeerConnection | null> | null} */
-    this.spare = null;
-    /** The prepared connection whose offer went with hello. @type {RTCPeerConnection | null} */
-    this.offered = null;
-    this.spareWithDevices = false;
-    /** @type {{sealed: string, from: string, item: HTMLElement, until: number}[]} */
-    this.pendingChat = [];
+    this.prepared = new PreparedConnection(() => this.e2ee?.hooks);
   }
 
   start() {
@@ -131,40 +133,17 @@ class Room {
       this.e2ee = new E2EE({ account: this.account, meetingId: this.meetingId, signal: (to, payload) => this.send({ type: "signal", to, payload }) });
       this.e2ee.addEventListener("change", () => {
         this.#showE2EE();
-        this.inbox = this.inbox.then(() => this.#retryChat());
+        this.inbox = this.inbox.then(() => this.chatCrypt.retry());
       });
       this.e2ee.prepare();
+      this.chatCrypt.e2ee = this.e2ee;
     }
     // The older encoded-streams API allows one set of streams per receiver: no spare there.
     if (!this.prepareConnection || this.e2ee?.support === "streams") {
       prepareCertificate();
       return;
     }
-    this.#prepareSpare();
-  }
-
-  /** (Re)make the prepared connection, closing one made before. */
-  #prepareSpare() {
-    const before = this.spare;
-    this.spare = (async () => {
-      (await before)?.close();
-      return prepareOffer({ hooks: this.e2ee?.hooks });
-    })().catch((error) => {
-      console.warn("could not prepare a connection", error);
-      return null;
-    });
-  }
-
-  /**
-   * The prepared connection, once: null when the configuration does not fit it.
-   * @param {boolean} usable
-   */
-  async #takeSpare(usable) {
-    const spare = await this.spare;
-    this.spare = null;
-    if (usable) return spare;
-    spare?.close();
-    return null;
+    this.prepared.make();
   }
 
   /**
@@ -193,9 +172,7 @@ class Room {
     signaling.identity = this.e2ee ? (await this.e2ee.prepared()).identitySpki : undefined;
     // The prepared connection's offer travels with hello: the server hands it to someone
     // in the room together with the news that we are here (docs/protocol.md).
-    const spare = await this.spare;
-    const offer = spare ? await preparedOffer(spare) : undefined;
-    this.offered = offer ? spare : null; // not made again from now on (#published)
+    const offer = await this.prepared.offer();
     signaling.connect({ media: { mic: Boolean(this.media.audio), cam: Boolean(this.media.camera) }, offer });
   }
 
@@ -212,7 +189,7 @@ class Room {
   /** @param {string} text */
   #sendChat(text) {
     if (!this.e2ee) return this.send({ type: "chat", text });
-    this.e2ee.encryptChat(text).then((sealed) => this.send({ type: "chat", text: sealed }));
+    this.chatCrypt.seal(text).then((sealed) => this.send({ type: "chat", text: sealed }));
     return true;
   }
 
@@ -225,7 +202,7 @@ class Room {
         this.simulcast = m.simulcast !== false;
         this.name = m.name;
         // The configuration changed since the page was made: the prepared connection lacks its ICE servers.
-        if (this.iceServers.length || this.iceTransportPolicy !== "all") await this.#takeSpare(false);
+        if (this.iceServers.length || this.iceTransportPolicy !== "all") await this.prepared.take(false);
         break;
       case "lobby":
         showSection("lobby");
@@ -257,11 +234,11 @@ class Room {
         break;
       case "chat":
         // After the key messages that came before it; the inbox waits (chat order).
-        await this.#keys(() => this.#receiveChat(m));
+        await this.#keys(() => this.chatCrypt.receive(m));
         break;
       case "chat_cleared":
         this.chat.clear();
-        this.pendingChat = [];
+        this.chatCrypt.clear();
         this.notices.show(t("chat_cleared"));
         break;
       case "muted":
@@ -294,33 +271,6 @@ class Room {
     }
   }
 
-  /**
-   * A chat message that arrives before its sender's key is shown as "decrypting" and
-   * opened when the key arrives (or marked undecryptable after a while).
-   * @param {{name: string, text: string, ts: number, from: string}} m
-   */
-  async #receiveChat(m) {
-    if (!this.e2ee) {
-      this.chat.add(m, m.from === this.selfPid);
-      return;
-    }
-    const text = await this.e2ee.decryptChat(m.text, m.from);
-    const item = this.chat.add({ ...m, text: text ?? t("decrypting") }, m.from === this.selfPid);
-    if (text === null) this.pendingChat.push({ sealed: m.text, from: m.from, item, until: Date.now() + PENDING_CHAT_MS });
-  }
-
-  async #retryChat() {
-    if (!this.e2ee || this.pendingChat.length === 0) return;
-    const waiting = this.pendingChat;
-    this.pendingChat = [];
-    for (const entry of waiting) {
-      const text = await this.e2ee.decryptChat(entry.sealed, entry.from);
-      if (text !== null) this.chat.update(entry.item, text);
-      else if (Date.now() > entry.until) this.chat.update(entry.item, t("undecryptable"));
-      else this.pendingChat.push(entry);
-    }
-  }
-
   /** @param {{you: string, uid: string, host: boolean, participants: any[], media_mode: "p2p" | "sfu", offer_to?: string | null}} m */
   async #welcome(m) {
     this.call?.disconnectAll();
@@ -331,7 +281,7 @@ class Room {
     this.people.selfPid = m.you;
     this.role = m.role;
     this.#setHost(m.host);
-    const spare = await this.#takeSpare(m.media_mode === "p2p" && m.participants.length > 0);
+    const spare = await this.prepared.take(m.media_mode === "p2p" && m.participants.length > 0);
     // Back after reconnecting (no spare then): this stay's key before any new connection.
     if (!spare) await this.#keys(() => this.e2ee?.start(m.you, m.uid));
     this.call = this.#makeCall(m.media_mode, spare);
@@ -340,7 +290,7 @@ class Room {
     // its offer (then first), else to the first of the others, with its offer sent now.
     const first = m.participants.find((/** @type {any} */ p) => p.pid === m.offer_to);
     const order = first ? [first, ...m.participants.filter((/** @type {any} */ p) => p !== first)] : m.participants;
-    for (const person of order) if (this.call instanceof Call) this.call.connect(person.pid, person === first && spare === this.offered);
+    for (const person of order) if (this.call instanceof Call) this.call.connect(person.pid, person === first && spare === this.prepared.offered);
     if (this.call instanceof Call) this.call.releaseSpare();
     if (spare) this.#keys(() => this.e2ee?.start(m.you, m.uid));
     this.stage.tile(m.you, this.name, true);
@@ -468,10 +418,7 @@ class Room {
   async #published(kind, track) {
     // Until camera or microphone are allowed, Chromium names this machine's addresses only
     // by mDNS names: once they are, the prepared connection is made again with real ones.
-    if (track && !this.selfPid && this.spare && !this.spareWithDevices && !this.signaling?.wanted) {
-      this.spareWithDevices = true;
-      this.#prepareSpare();
-    }
+    if (track && !this.selfPid && !this.signaling?.wanted) this.prepared.deviceAllowed();
     if (kind === "camera") {
       this.stage.showVideo(this.selfPid, track);
     }
@@ -489,17 +436,9 @@ class Room {
 
   /** @param {{state: string, code?: number}} detail */
   #onState({ state, code }) {
-    const status = byId("connection");
-    if (state === "reconnecting") {
-      status.textContent = t("reconnecting");
-      status.className = "warning";
-    } else if (state === "open") {
-      status.textContent = t("connected");
-      status.className = "";
-      this.call?.restartBroken();
-    } else if (state === "connecting") {
-      status.textContent = t("connecting");
-    } else if (state === "closed" && code !== undefined) {
+    if (state === "connecting" || state === "open" || state === "reconnecting") this.status.connection(state);
+    if (state === "open") this.call?.restartBroken();
+    else if (state === "closed" && code !== undefined) {
       const known = CLOSE_MESSAGES[code];
       if (!this.selfPid && !known) this.#backToPrejoin(this.lastError || t("refused"));
       else this.#over(known ? t(known) : this.lastError || t("refused"), code);
@@ -533,7 +472,7 @@ class Room {
    * @param {number} code the close code
    */
   #over(message, code) {
-    this.#takeSpare(false);
+    this.prepared.take(false);
     this.call?.disconnectAll();
     this.call = null;
     this.watch.reset();
@@ -541,7 +480,7 @@ class Room {
     this.stage.clear();
     this.people.clear();
     this.chat.clear();
-    this.pendingChat = [];
+    this.chatCrypt.clear();
     byId("over-message").textContent = message;
     // An ended meeting stays ended: only its organiser can start it again. Someone removed
     // stays out until invited again: nothing to join.
@@ -567,20 +506,9 @@ class Room {
 
   /** The encryption state, always visible: badge, security code, per-person warnings. */
   #showE2EE() {
-    const badge = byId("e2ee-state");
-    const code = byId("security-code");
-    if (!this.e2ee) {
-      badge.textContent = t("e2ee_off");
-      badge.className = "badge warning";
-      byId("verify").hidden = true;
-      return;
-    }
-    const state = this.e2ee.state();
-    const problems = [...state.peers.values()].some((p) => ["changed", "invalid", "failing"].includes(p.status) || p.theyFail);
-    const text = problems ? t("e2ee_problem") : state.verified ? t("e2ee_verified") : t("e2ee_unverified");
-    if (badge.textContent !== text) badge.textContent = text;
-    badge.className = problems ? "badge warning" : state.verified ? "badge ok" : "badge";
-    if (code.textContent !== state.code) code.textContent = state.code;
+    const state = this.e2ee?.state() ?? null;
+    this.status.encryption(state);
+    if (!state) return;
     this.people.keyStatus = new Map([...state.peers].map(([pid, p]) => [pid, p.theyFail ? "they_fail" : p.verified ? "verified" : p.status]));
     this.people.render();
   }
