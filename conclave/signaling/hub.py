@@ -512,6 +512,8 @@ class Hub:
                 room.state, sfu_from=self._sfu_from(), max_participants=self.capacity()
             )
         before = room.state
+        sender = room.connections.get(getattr(event, "sender", ""))
+        actor = sender.user_id if sender else None  # looked up first: an end closes it
         room.state, actions = apply(room.state, event)
         if before.media_mode == "sfu":
             for pid in before.participants.keys() - room.state.participants.keys():
@@ -541,13 +543,10 @@ class Hub:
                     self._close(room, pid, code, reason)
                 case RevokeAccess(user_id=uid):
                     if uid in self._uids:
-                        by = room.connections.get(getattr(event, "sender", ""))
-                        self._revoke(
-                            room.state.meeting_id, self._uids[uid], by.user_id if by else None
-                        )
+                        self._revoke(room.state.meeting_id, self._uids[uid], actor)
                 case _:  # MeetingEnded
                     self._ended_at[room.state.meeting_id] = time.time()
-                    self._record_end(room.state.meeting_id)
+                    self._record_end(room.state.meeting_id, actor)
         finished = room.empty or (room.state.ended and not room.connections)
         if finished and self.rooms.pop(room.state.meeting_id, None) is not None:
             if room.state.media_mode == "sfu":
@@ -602,13 +601,21 @@ class Hub:
         )
 
     # -- ended meetings ----------------------------------------------------------------
-    def _record_end(self, meeting_id: str) -> None:
-        """Write the end down (it outlives the room and a restart); until it is written,
-        ``_ending`` refuses everyone but the organiser."""
+    def _record_end(self, meeting_id: str, by: int | None) -> None:
+        """Write the end down (it outlives the room and a restart) and audit it; until it
+        is written, ``_ending`` refuses everyone but the organiser."""
 
         async def record() -> None:
             try:
                 await run_in_threadpool(self.services.meetings.mark_ended, meeting_id)
+                await run_in_threadpool(
+                    lambda: self.services.audit.record(
+                        audit_events.MEETING_ENDED,
+                        actor_id=by,
+                        client=None,
+                        details={"meeting": meeting_id},
+                    )
+                )
             finally:
                 if self._ending.get(meeting_id) is task:
                     del self._ending[meeting_id]

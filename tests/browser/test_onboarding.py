@@ -49,6 +49,10 @@ def test_first_admin_creates_a_meeting_and_a_guest_joins_by_invitation(
     # Invite an external guest; no SMTP, so the page shows the personal link.
     link = invite_guest(host, meeting_id, GUEST_EMAIL)
     assert link.startswith(f"{server.base_url}/invite/")
+    host.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    host.get_by_role("button", name="Copy link").click()
+    expect(host.get_by_text("The link is copied.")).to_be_visible()  # it says so
+    assert host.evaluate("navigator.clipboard.readText()") == link
     invited = host.get_by_role("table", name="Invited people")
     row = invited.get_by_role("row").filter(has_text=GUEST_EMAIL)
     expect(row.get_by_role("cell", name="not accepted yet", exact=True)).to_be_visible()

@@ -152,6 +152,8 @@ def test_signing_out_closes_the_meeting_connection_of_that_session(
             assert browser.post("/logout", page="/dashboard").status_code == 303
             assert i.closed_with() == 4001
             assert h.until("participant_left")["reason"] == "disconnected"
+            [signed_out] = services.audit.query(event="logout").entries
+            assert signed_out.actor_id == ivan.id
         with room.join(ivan, meeting.id, token=phone) as other_device:
             assert other_device.until("welcome")
 
@@ -266,6 +268,9 @@ def test_an_ended_meeting_stays_ended_until_its_host_starts_it_again(
         assert i.until("ended")
         assert i.closed_with() == 4011
         assert h.closed_with() == 4011
+    _wait_until(lambda: services.audit.newest("meeting_ended") is not None)
+    ended = services.audit.newest("meeting_ended")
+    assert ended is not None and ended.actor_id == host.id
     # Everyone is gone and the room is dropped: Join again must not open a new one.
     with room.join(ivan, meeting.id) as again:
         assert again.until("error")["code"] == "ended"

@@ -139,6 +139,7 @@ def test_host_removes_a_participant_who_cannot_come_back(site: Site, browser: Br
     )
     assert asked == [REMOVE_QUESTION, REMOVE_QUESTION]
     in_call(host, 1)
+    expect(host.get_by_text("Ivan was removed from the meeting", exact=True)).to_be_visible()
     expect(ivan.get_by_role("link", name="Join again")).to_be_hidden()  # nothing to join
     ivan.goto(f"{site.server.base_url}/m/{meeting.id}/join")  # trying all the same
     expect(ivan.get_by_role("alert")).to_have_text("You were removed from this meeting.")
@@ -163,6 +164,37 @@ def test_join_and_leave_notices_are_announced_and_go_away(site: Site, browser: B
         if text == "Ivan joined":
             ivan.get_by_role("button", name="Leave").last.click()
     in_call(host, 1)
+
+
+def test_signing_out_in_another_tab_ends_the_call_and_says_so(site: Site, browser: Browser) -> None:
+    meeting = _meeting(site, "off", "ivan")
+    host, ivan = site.person(browser, "hannah"), site.person(browser, "ivan")
+    join_all([host, ivan], site.server.base_url, meeting.id, media=False)
+    other_tab = ivan.context.new_page()
+    other_tab.goto(f"{site.server.base_url}/dashboard")
+    other_tab.get_by_role("button", name="Sign out").click()
+    expect(ivan.locator("#over-message")).to_have_text(
+        "You signed out. Sign in again to take part.", timeout=TIMEOUT_MS
+    )
+    expect(ivan.get_by_role("link", name="Sign in")).to_be_visible()
+    in_call(host, 1)
+
+
+def test_a_wrong_meeting_password_is_cleared_for_the_next_try(site: Site, browser: Browser) -> None:
+    host = site.services.accounts.create_user("hannah", "Hannah", PASSWORD)
+    draft = MeetingDraft("Board", None, None, "off", "the right one 123")
+    meeting = site.services.meetings.create(host, draft)
+    site.services.accounts.create_user("ivan", "Ivan", PASSWORD)
+    site.services.invitations.invite_member(host, meeting.id, "ivan")
+    ivan = site.person(browser, "ivan")
+    join(ivan, site.server.base_url, meeting.id, media=False, password="not it 456")
+    expect(ivan.get_by_role("alert")).to_have_text("The meeting password is wrong.")
+    field = ivan.get_by_label("Meeting password")
+    expect(field).to_have_value("")
+    expect(field).to_be_focused()
+    field.fill("the right one 123")
+    ivan.get_by_role("button", name="Join").click()
+    in_call(ivan, 1)
 
 
 def test_chat_reaches_everyone_and_is_stored_nowhere(site: Site, browser: Browser) -> None:

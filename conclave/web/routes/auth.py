@@ -74,6 +74,7 @@ def logout(request: Request) -> Response:
     ended = services(request).accounts.end_session(request.cookies.get(COOKIE, ""))
     if ended is not None:
         on_hub(request, request.app.state.hub.end_session, ended.id)
+        audit(request, events.LOGOUT, actor_id=ended.user_id)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response)
     return response

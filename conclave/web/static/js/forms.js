@@ -5,7 +5,8 @@
  *   so `datetime-local` values are stored in UTC;
  * - shows `<time data-local>` values in the browser's time zone, written as the browser's
  *   locale writes dates (locale.js; `data-seconds`: with seconds);
- * - asks before destructive actions marked with `data-confirm`.
+ * - asks before destructive actions marked with `data-confirm`;
+ * - copies the text a `data-copy` button names, and says whether it worked.
  */
 import { formattingLocale } from "./locale.js";
 
@@ -31,8 +32,15 @@ for (const form of document.querySelectorAll("form[data-confirm]")) {
 }
 
 for (const button of document.querySelectorAll("button[data-copy]")) {
+  const status = button.parentElement?.querySelector("[data-copy-status]");
   button.addEventListener("click", async () => {
     const target = document.getElementById(button.getAttribute("data-copy") || "");
-    if (target?.textContent) await navigator.clipboard.writeText(target.textContent.trim());
+    if (!target?.textContent) return;
+    try {
+      await navigator.clipboard.writeText(target.textContent.trim());
+      if (status) status.textContent = button.getAttribute("data-done") || "";
+    } catch {
+      if (status) status.textContent = button.getAttribute("data-failed") || "";
+    }
   });
 }

@@ -22,7 +22,8 @@ import { ChatCrypt } from "../e2ee/chat.js";
 const LEVEL_POLL_MS = 500;
 /** Close codes whose meaning the user must see; others were explained by an `error`. */
 const CLOSE_MESSAGES = /** @type {Record<number, string>} */ ({
-  1000: "left", 4009: "replaced", 4010: "kicked", 4011: "ended", 4012: "denied", 4030: "full",
+  1000: "left", 4001: "signed_out", 4009: "replaced", 4010: "kicked", 4011: "ended", 4012: "denied",
+  4030: "full",
 });
 
 class Room {
@@ -220,7 +221,7 @@ class Room {
         this.#updatePerson(m.participant);
         break;
       case "participant_left":
-        this.#removePerson(m.pid);
+        this.#removePerson(m.pid, m.reason);
         this.#keys(() => this.e2ee?.removePeer(m.pid));
         break;
       case "lobby_waiting":
@@ -385,15 +386,18 @@ class Room {
     }
   }
 
-  /** @param {string} pid */
-  #removePerson(pid) {
+  /**
+   * @param {string} pid
+   * @param {string} [reason]  "left", "kicked" or "disconnected"
+   */
+  #removePerson(pid, reason) {
     const name = this.people.people.get(pid)?.name;
     this.people.remove(pid);
     this.call?.disconnect(pid);
     this.stage.remove(pid);
     this.stage.remove(`${pid}:screen`);
     this.screens.delete(pid);
-    if (name) this.notices.show(t("left_meeting", { name }));
+    if (name) this.notices.show(t(reason === "kicked" ? "removed_from_meeting" : "left_meeting", { name }));
   }
 
   /** @param {{pid: string, kind: string, track: MediaStreamTrack}} detail */
@@ -454,6 +458,11 @@ class Room {
     this.lastError = t(known) !== known ? t(known) : t("error", { message });
     if (!this.selfPid) {
       this.#prejoinError(this.lastError);
+      const password = /** @type {HTMLInputElement | null} */ (document.getElementById("meeting-password"));
+      if (password && code === "wrong_password") {
+        password.value = "";
+        password.focus();
+      }
       return;
     }
     if (byId("chat-panel").hidden === false && code === "invalid") this.chat.showError(this.lastError);
@@ -487,7 +496,7 @@ class Room {
     const ended = code === 4011;
     const organiser = byId("room").dataset.organiser === "true";
     byId("join-again").hidden = (ended && !organiser) || code === 4010;
-    byId("join-again").textContent = ended ? t("start_again") : t("join_again");
+    byId("join-again").textContent = ended ? t("start_again") : code === 4001 ? t("sign_in") : t("join_again");
     byId("over-hint").hidden = !ended || organiser;
     showSection("over");
   }
