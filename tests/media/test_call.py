@@ -155,6 +155,9 @@ def test_join_and_leave_notices_are_announced_and_go_away(site: Site, browser: B
     host, ivan = site.person(browser, "hannah"), site.person(browser, "ivan")
     join(host, site.server.base_url, meeting.id, media=False)
     in_call(host, 1)
+    # The call bar's two device menus say which is which (their labels are not shown there).
+    expect(host.locator("#call-audio-device option").first).to_have_text("Default microphone")
+    expect(host.locator("#call-camera-device option").first).to_have_text("Default camera")
     join(ivan, site.server.base_url, meeting.id, media=False)
     for text in ("Ivan joined", "Ivan left"):
         notice = host.get_by_text(text, exact=True)

@@ -111,7 +111,8 @@ export class Devices {
       const element = /** @type {HTMLSelectElement} */ (select);
       const kind = /** @type {"audio" | "camera"} */ (element.dataset.kind);
       const chosen = this.media.deviceIds[kind] || "";
-      const options = [make("option", { value: "" }, t("default_device"))];
+      // Which menu is which, even where its label is not shown (the call bar).
+      const options = [make("option", { value: "" }, t(kind === "audio" ? "default_microphone" : "default_camera"))];
       devices[kind].forEach((device, index) => {
         if (!device.deviceId) return;
         options.push(make("option", { value: device.deviceId }, device.label || `${kind} ${index + 1}`));
