@@ -198,16 +198,15 @@ class AccountService:
         """Of these sessions, each holding a meeting connection, the ones still good; they
         are touched like a request would (a person in a meeting is active)."""
         now = self.clock()
-        alive: set[int] = set()
         with self.db.transaction("keep_sessions_alive") as tx:
-            for found in sessions.by_ids(tx, session_ids):
-                user = users.by_id(tx, found.user_id)
-                if user is None or not self._usable(found, user, now):
-                    continue
-                alive.add(found.id)
-                if now - found.last_seen_at >= TOUCH_INTERVAL:
-                    sessions.touch(tx, found.id, now)
-        return alive
+            found = sessions.by_ids(tx, session_ids)
+            owners = users.by_ids(tx, {s.user_id for s in found})
+            usable = [
+                s for s in found if s.user_id in owners and self._usable(s, owners[s.user_id], now)
+            ]
+            stale = [s.id for s in usable if now - s.last_seen_at >= TOUCH_INTERVAL]
+            sessions.touch_all(tx, stale, now)
+        return {s.id for s in usable}
 
     def _usable(self, session: Session, user: User, now: datetime) -> bool:
         idle = timedelta(minutes=self.security.session_idle_minutes)

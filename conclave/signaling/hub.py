@@ -13,12 +13,11 @@ import contextlib
 import hashlib
 import hmac
 import logging
-import math
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -33,6 +32,7 @@ from conclave.meetings.resume import ResumeTokens
 from conclave.services import Services
 from conclave.signaling import protocol as p
 from conclave.signaling.connection import Connection
+from conclave.signaling.endings import Endings
 from conclave.signaling.protocol import CloseCode, ProtocolError
 from conclave.signaling.room import Broadcast as BroadcastAction
 from conclave.signaling.room import (
@@ -49,6 +49,7 @@ from conclave.signaling.room import (
     from_client_message,
 )
 from conclave.signaling.sfu_relay import SFU_MESSAGES, SfuMessage, SfuRelay
+from conclave.signaling.voids import Voids
 from conclave.store.records import User
 
 log = logging.getLogger("conclave.signaling")
@@ -129,18 +130,8 @@ class Hub:
         self.relay = SfuRelay(sfu or Sfu.unavailable(), self._deliver, self._broadcast)
         self.rooms: dict[str, RoomRuntime] = {}
         self.resume = ResumeTokens(services.secret)
-        # What a resume token issued before it no longer gets past (``_resume_valid``):
-        # the moment a meeting ended, or started again, a person last entered its lobby.
-        self._ended_at: dict[str, float] = {}
-        self._started_at: dict[str, float] = {}
-        self._waited: dict[tuple[str, int], float] = {}
-        # Sessions (and every session of a user) that ended a moment ago: a socket resolved
-        # with one before then, still waiting for hello or a decision, does not enter.
-        self._ended_sessions: dict[int, float] = {}
-        self._ended_users: dict[int, float] = {}
-        # Meetings ended for everyone whose end is being written to the database; until it
-        # is, this keeps the next connection from opening a fresh room.
-        self._ending: dict[str, asyncio.Task[None]] = {}
+        self.voids = Voids()  # what a resume token or a waiting socket no longer gets past
+        self.endings = Endings(services)
         self._revoking: set[tuple[str, int]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.idle_seconds = IDLE_SECONDS
@@ -186,7 +177,8 @@ class Hub:
         if (entry.meeting_id, entry.user.id) in self._revoking:  # removed while we decided
             await _refuse(websocket, CloseCode.REFUSED, "removed", REFUSALS["removed"])
             return None
-        if self._session_over(entry):  # signed out while the socket waited or we decided
+        # Signed out while the socket waited for hello or we decided.
+        if self.voids.session_over(entry.session_id, entry.user.id, entry.at):
             code = CloseCode.NOT_AUTHENTICATED
             await _refuse(websocket, code, "not_authenticated", "Please sign in.")
             return None
@@ -288,8 +280,8 @@ class Hub:
             await _refuse(websocket, CloseCode.RATE_LIMITED, "rate_limited", error.text)
             return None
         # Ended a moment ago (not yet written), or while the decision was being made.
-        ending = (
-            entry.meeting_id in self._ending or self._ended_at.get(entry.meeting_id, 0.0) >= started
+        ending = self.endings.being_written(entry.meeting_id) or self.voids.ended_since(
+            entry.meeting_id, started
         )
         if ending and decision.outcome != "refuse" and not decision.host:
             decision = Decision("refuse", "ended", decision.meeting)
@@ -302,7 +294,9 @@ class Hub:
         if decision.host and (
             ending or (decision.meeting is not None and decision.meeting.ended_at is not None)
         ):
-            await self._reopen(entry.meeting_id)
+            await self.endings.reopen(entry.meeting_id)
+            # Tokens from before the end stay void, though a restart forgot the end.
+            self.voids.meeting_started(entry.meeting_id, time.time())
         if resumed:
             return Decision("admit", "resumed", decision.meeting, decision.host)
         return decision
@@ -323,24 +317,10 @@ class Hub:
         return uid
 
     def _resume_valid(self, entry: Entry, token: str) -> bool:
-        """A token skips the lobby only if no decision came after it: the meeting did not
-        end or start again since, and its holder did not enter the lobby since (to be
-        admitted, denied, or still waiting there)."""
         issued = self.resume.issued_at(token, entry.meeting_id, entry.user.id, entry.session_id)
-        ended = self._ended_at.get(entry.meeting_id, 0.0)
-        started = self._started_at.get(entry.meeting_id, 0.0)
-        waited = self._waited.get((entry.meeting_id, entry.user.id), 0.0)
-        # Tokens carry milliseconds: an admission within the millisecond of the knock (in
-        # a test, say) gets a token that counts as issued after it.
-        return issued is not None and issued > max(ended, started) and issued >= waited
-
-    def _session_over(self, entry: Entry) -> bool:
-        """The entry's session ended after the web layer found it good."""
-        ended = max(
-            self._ended_sessions.get(entry.session_id, 0.0),
-            self._ended_users.get(entry.user.id, 0.0),
+        return issued is not None and self.voids.token_usable(
+            issued, entry.meeting_id, entry.user.id
         )
-        return ended >= entry.at
 
     def _enter(
         self, connection: Connection, entry: Entry, decision: Decision, hello: p.ClientHello
@@ -531,8 +511,8 @@ class Hub:
                             )
                             message = message.model_copy(update={"resume": fresh})
                         elif isinstance(message, p.Lobby):  # earlier tokens stop skipping it
-                            key = (connection.meeting_id, connection.user_id)
-                            self._waited[key] = _millisecond(time.time())
+                            meeting, user = connection.meeting_id, connection.user_id
+                            self.voids.entered_lobby(meeting, user, time.time())
                         connection.send(message.to_json())
                 case BroadcastAction(message=message, exclude=exclude):
                     text = message.to_json()
@@ -545,8 +525,8 @@ class Hub:
                     if uid in self._uids:
                         self._revoke(room.state.meeting_id, self._uids[uid], actor)
                 case _:  # MeetingEnded
-                    self._ended_at[room.state.meeting_id] = time.time()
-                    self._record_end(room.state.meeting_id, actor)
+                    self.voids.meeting_ended(room.state.meeting_id, time.time())
+                    self.endings.record(room.state.meeting_id, actor)
         finished = room.empty or (room.state.ended and not room.connections)
         if finished and self.rooms.pop(room.state.meeting_id, None) is not None:
             if room.state.media_mode == "sfu":
@@ -600,43 +580,6 @@ class Hub:
             mesh_limit=self.capacity(),
         )
 
-    # -- ended meetings ----------------------------------------------------------------
-    def _record_end(self, meeting_id: str, by: int | None) -> None:
-        """Write the end down (it outlives the room and a restart) and audit it; until it
-        is written, ``_ending`` refuses everyone but the organiser."""
-
-        async def record() -> None:
-            try:
-                await run_in_threadpool(self.services.meetings.mark_ended, meeting_id)
-                await run_in_threadpool(
-                    lambda: self.services.audit.record(
-                        audit_events.MEETING_ENDED,
-                        actor_id=by,
-                        client=None,
-                        details={"meeting": meeting_id},
-                    )
-                )
-            finally:
-                if self._ending.get(meeting_id) is task:
-                    del self._ending[meeting_id]
-
-        task = asyncio.get_running_loop().create_task(record())
-        self._ending[meeting_id] = task
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _reopen(self, meeting_id: str) -> None:
-        """The organiser joins an ended meeting: it starts again (after any end still being
-        written, so that the end cannot land after the start)."""
-        pending = self._ending.pop(meeting_id, None)
-        if pending is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(pending)
-        await run_in_threadpool(self.services.meetings.reopen, meeting_id)
-        # Tokens from before the end stay void: the memory of the end may be gone (a restart).
-        self._started_at[meeting_id] = time.time()
-        log.info("meeting started again", extra={"event": "reopen"})
-
     # -- sessions that end ---------------------------------------------------------------
     def remove_user(self, user_id: int) -> int:
         """The account was deleted: close its connections in every room as if they had
@@ -654,13 +597,13 @@ class Hub:
     def end_session(self, session_id: int) -> int:
         """One session ended (signing out): that session's connections close, and so does
         a socket of it that still waits for hello; the same person's other devices stay."""
-        self._ended_sessions[session_id] = time.time()
+        self.voids.session_ended(session_id, time.time())
         return self._close_where(
             lambda c: c.session_id == session_id, CloseCode.NOT_AUTHENTICATED, SIGNED_OUT
         )
 
     def _user_over(self, user_id: int, code: int, reason: str) -> int:
-        self._ended_users[user_id] = time.time()  # sockets waiting for hello stay out too
+        self.voids.sessions_ended(user_id, time.time())  # sockets waiting for hello stay out
         return self._close_where(lambda c: c.user_id == user_id, code, reason)
 
     async def sweep_sessions(self) -> int:
@@ -668,7 +611,7 @@ class Hub:
         process, expiry); keep the sessions of the others alive. Connections closed.
         Also forgets the moments that no resume token or waiting socket can predate any
         more (older than a token lives)."""
-        self._forget_before(time.time() - RESUME_TTL)
+        self.voids.forget_before(time.time() - RESUME_TTL)
         held = {c.session_id for room in self.rooms.values() for c in room.connections.values()}
         if not held:
             return 0
@@ -698,18 +641,6 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    def _forget_before(self, moment: float) -> None:
-        stamps: list[dict[Any, float]] = [
-            self._ended_at,
-            self._started_at,
-            self._waited,
-            self._ended_sessions,
-            self._ended_users,
-        ]
-        for kept in stamps:
-            for key in [key for key, at in kept.items() if at < moment]:
-                del kept[key]
-
     def _close_where(self, which: Callable[[Connection], bool], code: int, reason: str) -> int:
         """Close the matching connections in every room as if they had dropped; the
         meetings go on for everyone else. The number of connections closed."""
@@ -726,10 +657,6 @@ class Hub:
     def connected(self, meeting_id: str) -> int:
         room = self.rooms.get(meeting_id)
         return len(room.state.participants) if room else 0
-
-
-def _millisecond(moment: float) -> float:
-    return math.floor(moment * 1000) / 1000
 
 
 async def _refuse(websocket: WebSocket, code: int, error: str, message: str) -> None:

@@ -50,7 +50,13 @@ def by_ids(db: Db, session_ids: Collection[int]) -> list[Session]:
 
 
 def touch(db: Db, session_id: int, now: datetime) -> None:
-    db.execute(update(SessionRow).where(SessionRow.id == session_id).values(last_seen_at=now))
+    touch_all(db, [session_id], now)
+
+
+def touch_all(db: Db, session_ids: Collection[int], now: datetime) -> None:
+    if session_ids:
+        query = update(SessionRow).where(SessionRow.id.in_(list(session_ids)))
+        db.execute(query.values(last_seen_at=now))
 
 
 def remove(db: Db, session_id: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import cast
 
@@ -44,6 +45,11 @@ def insert(
 def by_id(db: Session, user_id: int) -> User | None:
     row = db.get(UserRow, user_id)
     return _record(row) if row else None
+
+
+def by_ids(db: Session, user_ids: Collection[int]) -> dict[int, User]:
+    query = select(UserRow).where(UserRow.id.in_(list(user_ids)))
+    return {row.id: _record(row) for row in db.scalars(query)}
 
 
 def by_username(db: Session, username: str) -> User | None:

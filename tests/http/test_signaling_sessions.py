@@ -42,12 +42,14 @@ def _next_ping(peer: Peer) -> dict[str, Any]:
 # -- the lobby (issue 13, item 1) ---------------------------------------------------------
 
 
-def test_a_guest_waiting_in_the_lobby_is_given_no_resume_token(
+@pytest.mark.parametrize("denied", [False, True], ids=["waiting", "denied"])
+def test_a_guest_in_the_lobby_is_given_no_resume_token_and_cannot_resume_past_it(
     room: Meeting,
     host: User,
     meeting: MeetingRecord,
     services: Services,
     monkeypatch: pytest.MonkeyPatch,
+    denied: bool,
 ) -> None:
     monkeypatch.setattr(connection, "PING_SECONDS", 0.05)
     gina = invited_guest(services, host, meeting.id)
@@ -58,29 +60,11 @@ def test_a_guest_waiting_in_the_lobby_is_given_no_resume_token(
             g.until("lobby")
             carried = _next_ping(g).get("resume")
             assert carried is None
+            if denied:
+                waiting = h.until("lobby_waiting", where=lambda m: bool(m["entries"]))["entries"]
+                h.send({"type": "deny", "pid": waiting[0]["pid"]})
+                assert g.closed_with() == 4012
         # Whatever the lobby's pings carried, coming back with it is not a way in.
-        with room.join(gina, meeting.id, token=session, resume=carried) as again:
-            assert again.until("lobby")
-
-
-def test_a_denied_guest_who_reconnects_waits_in_the_lobby_again(
-    room: Meeting,
-    host: User,
-    meeting: MeetingRecord,
-    services: Services,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(connection, "PING_SECONDS", 0.05)
-    gina = invited_guest(services, host, meeting.id)
-    session = services.accounts.start_session(gina)
-    with room.join(host, meeting.id) as h:
-        h.until("welcome")
-        with room.join(gina, meeting.id, token=session) as g:
-            g.until("lobby")
-            carried = _next_ping(g).get("resume")
-            waiting = h.until("lobby_waiting", where=lambda m: bool(m["entries"]))["entries"]
-            h.send({"type": "deny", "pid": waiting[0]["pid"]})
-            assert g.closed_with() == 4012
         with room.join(gina, meeting.id, token=session, resume=carried) as again:
             assert again.until("lobby")
             assert not any(m["type"] == "welcome" for m in again.seen)
